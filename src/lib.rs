@@ -1,0 +1,3 @@
+//! torsion: Twisted's event-driven networking model on a hand-rolled epoll/kqueue reactor.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]

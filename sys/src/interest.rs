@@ -1,0 +1,58 @@
+//! [`Interest`] (what a source asks to hear about) and [`Readiness`] (what the poller reports).
+//!
+//! Tests: `sys/tests/conformance.rs`.
+
+bitflags::bitflags! {
+    /// What a registered source wants to be told about.
+    ///
+    /// Hang-up and error conditions are always reported, whatever the interest, as every
+    /// backend's kernel interface does.
+    ///
+    /// An empty interest is allowed: the source stays registered but quiet (Twisted's
+    /// `removeReader` + `removeWriter` without `removeAll`), which is how a transport pauses
+    /// reading without giving up its slot.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct Interest: u8 {
+        /// Data (or a connection, or EOF) can be read.
+        const READABLE = 0b01;
+        /// Data can be written.
+        const WRITABLE = 0b10;
+    }
+}
+
+bitflags::bitflags! {
+    /// What the poller reported for a source in one wait.
+    ///
+    /// # Portability
+    ///
+    /// `HUP` means the peer closed its side or both sides are shut (`EPOLLHUP`/`EPOLLRDHUP`,
+    /// `POLLHUP`, kqueue's `EV_EOF`); there may still be data to read, so a reader should read
+    /// until it sees EOF. `ERROR` means a pending socket error (`EPOLLERR`, `POLLERR`,
+    /// `EV_ERROR`); fetch it with `SO_ERROR` or by the next read or write.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct Readiness: u8 {
+        /// Readable (this includes EOF and a pending connection on a listening socket).
+        const READABLE = 0b0001;
+        /// Writable.
+        const WRITABLE = 0b0010;
+        /// The peer hung up, or the read side is closed.
+        const HUP = 0b0100;
+        /// An error is pending on the descriptor.
+        const ERROR = 0b1000;
+    }
+}
+
+impl Readiness {
+    /// True if a reader should try to read: readable, hung up or in error (the read will
+    /// return the data, EOF or the error).
+    #[inline]
+    pub fn wants_read(self) -> bool {
+        self.intersects(Readiness::READABLE | Readiness::HUP | Readiness::ERROR)
+    }
+
+    /// True if a writer should try to write (a pending error also shows up on write).
+    #[inline]
+    pub fn wants_write(self) -> bool {
+        self.intersects(Readiness::WRITABLE | Readiness::ERROR)
+    }
+}

@@ -1,0 +1,30 @@
+//! torsion's OS layer: poller backends, the waker, signal delivery and non-blocking socket
+//! calls. Every `unsafe` block of torsion lives in this crate, each with a `// SAFETY:` line
+//! (enforced by `clippy::undocumented_unsafe_blocks`).
+//!
+//! | OS | backend | module | tested here |
+//! |---|---|---|---|
+//! | Linux, Android | [epoll(7)](https://man7.org/linux/man-pages/man7/epoll.7.html) | `epoll` | yes |
+//! | macOS, iOS, *BSD | [kqueue(2)](https://man.freebsd.org/cgi/man.cgi?kqueue) | `kqueue` | translation logic only |
+//! | every Unix | [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html) | `poll` | yes (on Linux) |
+//!
+//! The contract every backend meets is [`Poller`]; [`AnyPoller`] picks one at run time
+//! ([`Backend::from_env`] reads `TORSION_POLLER`).
+//!
+//! Tests: unit tests beside each module; `sys/tests/conformance.rs` (every backend).
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+mod event;
+mod interest;
+mod local_fn;
+mod token;
+
+// Wired in by the backends change: poller.rs (contract + AnyPoller), epoll, kqueue, poll,
+// signal, socket, waker.
+
+pub use event::{Event, Events};
+pub use interest::{Interest, Readiness};
+pub use local_fn::LocalFn;
+pub use token::Token;
