@@ -69,7 +69,7 @@ impl Clock {
     /// Moves time forward by `amount` and runs every call that is then due, in order.
     pub fn advance(&self, amount: Duration) {
         let now = self.queue.now().saturating_add(amount);
-        self.queue.run_due(now, None);
+        self.queue.run_due(now, None, LocalFn::call);
     }
 
     /// Advances by each amount in turn (Twisted's `pump(timings)`).

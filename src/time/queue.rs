@@ -143,8 +143,14 @@ impl TimerQueue {
     /// Runs the calls due at `now` in order. With `before_seq`, stops at the first call
     /// scheduled at or after that sequence number (the reactor leaves calls made during this
     /// turn for the next one); without it, runs those too if due (Twisted's `Clock.advance`).
+    /// Each callback is handed to `call` (which runs it, perhaps guarding against panics).
     /// Returns how many ran.
-    pub(crate) fn run_due(&self, now: Duration, before_seq: Option<u64>) -> usize {
+    pub(crate) fn run_due(
+        &self,
+        now: Duration,
+        before_seq: Option<u64>,
+        mut call: impl FnMut(LocalFn),
+    ) -> usize {
         self.now.set(now);
         let tick = current_tick(now);
         let mut ran = 0;
@@ -170,7 +176,7 @@ impl TimerQueue {
                 callback
             };
             if let Some(callback) = callback {
-                callback.call();
+                call(callback);
                 ran += 1;
             }
         }

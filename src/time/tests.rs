@@ -9,11 +9,10 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-fn logger() -> (
-    Rc<RefCell<Vec<&'static str>>>,
-    impl Fn(&'static str) -> Box<dyn FnOnce()>,
-) {
-    let log = Rc::new(RefCell::new(Vec::new()));
+type Log = Rc<RefCell<Vec<&'static str>>>;
+
+fn logger() -> (Log, impl Fn(&'static str) -> Box<dyn FnOnce()>) {
+    let log: Log = Rc::new(RefCell::new(Vec::new()));
     let l = log.clone();
     (log, move |name| {
         let l = l.clone();

@@ -38,12 +38,15 @@ pub trait Poller: Sized + fmt::Debug {
     fn new() -> io::Result<Self>;
 
     /// Starts watching `fd` for `interest`, reporting it as `token`.
-    fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest)
-        -> io::Result<()>;
+    fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()>;
 
     /// Changes the token and interest of a registered `fd`.
-    fn reregister(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest)
-        -> io::Result<()>;
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()>;
 
     /// Stops watching `fd`.
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> io::Result<()>;
@@ -256,13 +259,23 @@ impl AnyPoller {
 
     /// See [`Poller::register`].
     #[inline]
-    pub fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
+    pub fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         dispatch!(self, p => p.register(fd, token, interest))
     }
 
     /// See [`Poller::reregister`].
     #[inline]
-    pub fn reregister(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
+    pub fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         dispatch!(self, p => p.reregister(fd, token, interest))
     }
 

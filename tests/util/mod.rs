@@ -1,0 +1,43 @@
+//! Shared helpers for the behaviour tests.
+#![allow(dead_code)]
+
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use torsion::reactor::Reactor;
+use torsion_sys::Backend;
+
+/// One reactor per backend compiled here, so every reactor test runs on each of them.
+pub(crate) fn reactors() -> Vec<Reactor> {
+    Backend::available()
+        .iter()
+        .map(|&b| Reactor::builder().backend(b).build().expect("reactor"))
+        .collect()
+}
+
+/// A connected, non-blocking pair of stream sockets.
+pub(crate) fn pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().expect("socketpair");
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+/// Turns the loop (waiting at most 10 ms a turn) until `done` says so; panics after `limit`.
+pub(crate) fn turn_until(reactor: &Reactor, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < limit,
+            "condition not reached within {limit:?}"
+        );
+        reactor.iterate(Duration::from_millis(10)).expect("iterate");
+    }
+}
+
+/// Open descriptors of this process.
+pub(crate) fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
