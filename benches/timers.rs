@@ -22,6 +22,8 @@ struct HeapTimers {
     free: Vec<u32>,
     seq: u64,
     now: u64,
+    /// Cancelled entries still in the heap.
+    dead: usize,
 }
 
 impl HeapTimers {
@@ -32,6 +34,7 @@ impl HeapTimers {
             free: Vec::new(),
             seq: 0,
             now: 0,
+            dead: 0,
         }
     }
 
@@ -54,8 +57,23 @@ impl HeapTimers {
 
     fn cancel(&mut self, (slot, seq): (u32, u64)) {
         let s = &mut self.slots[slot as usize];
-        if s.0 == seq {
+        if s.0 == seq && s.1.is_some() {
             drop(s.1.take());
+            self.dead += 1;
+            // Twisted's rule: rebuild the heap once more than 50 entries, and more than half
+            // of it, are cancelled.
+            if self.dead > 50 && self.dead > self.heap.len() / 2 {
+                let slots = &self.slots;
+                let free = &mut self.free;
+                self.heap.retain(|Reverse((_, seq, slot))| {
+                    let live = slots[*slot as usize].0 == *seq && slots[*slot as usize].1.is_some();
+                    if !live {
+                        free.push(*slot);
+                    }
+                    live
+                });
+                self.dead = 0;
+            }
         }
     }
 
@@ -68,8 +86,9 @@ impl HeapTimers {
             self.heap.pop();
             let s = &mut self.slots[slot as usize];
             if s.0 == seq {
-                if let Some(f) = s.1.take() {
-                    f.call();
+                match s.1.take() {
+                    Some(f) => f.call(),
+                    None => self.dead -= 1,
                 }
             }
             self.free.push(slot);

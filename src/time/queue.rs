@@ -41,8 +41,9 @@ enum State {
 }
 
 struct Entry {
-    /// When the call is due, exactly as asked (the wheel holds it rounded up to a tick).
-    at: Duration,
+    /// When the call is due, exactly as asked, in nanoseconds (the wheel holds it rounded
+    /// up to a tick). Kept as a `u64` to keep the entry small: good for 584 years.
+    at: u64,
     /// Scheduling order, for the reactor's "not in the turn that scheduled it" rule.
     seq: u64,
     state: State,
@@ -50,6 +51,13 @@ struct Entry {
     /// Live `DelayedCall` handles. A finished entry stays (detached) while any remain, so
     /// they can still tell "called" from "cancelled".
     handles: u32,
+}
+
+/// A time in nanoseconds, saturating (without a 128-bit multiply).
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 struct Inner {
@@ -108,7 +116,7 @@ impl TimerQueue {
             inner.next_seq += 1;
             inner.scheduled += 1;
             let entry = Entry {
-                at,
+                at: nanos(at),
                 seq,
                 state: State::Scheduled,
                 callback: Some(f),
@@ -281,14 +289,24 @@ impl DelayedCall {
     /// [`AlreadyCalled`](DelayedCallError::AlreadyCalled) if it has run (or is running),
     /// [`AlreadyCancelled`](DelayedCallError::AlreadyCancelled) if it was cancelled before.
     pub fn cancel(&self) -> Result<(), DelayedCallError> {
-        self.check_scheduled()?;
         let callback = {
-            let mut inner = self.queue.inner.borrow_mut();
-            inner.wheel.detach(self.key);
-            inner.scheduled -= 1;
-            let entry = inner.wheel.get_mut(self.key).expect("live");
+            let mut guard = self.queue.inner.borrow_mut();
+            let inner = &mut *guard;
+            let entry = inner
+                .wheel
+                .get_mut(self.key)
+                .expect("a DelayedCall keeps its entry alive");
+            match entry.state {
+                State::Scheduled => {}
+                State::Called => return Err(DelayedCallError::AlreadyCalled),
+                State::Cancelled => return Err(DelayedCallError::AlreadyCancelled),
+            }
             entry.state = State::Cancelled;
-            entry.callback.take()
+            let callback = entry.callback.take();
+            inner.scheduled -= 1;
+            // Scheduled entries are always queued.
+            inner.wheel.detach_queued(self.key);
+            callback
         };
         // Dropped outside the borrow: the closure's captures may run code on drop.
         drop(callback);
@@ -324,7 +342,7 @@ impl DelayedCall {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let entry = inner.wheel.get_mut(self.key).expect("live");
-        entry.at = at;
+        entry.at = nanos(at);
         entry.seq = seq;
         inner.wheel.reschedule(self.key, deadline_tick(at));
     }
@@ -346,7 +364,7 @@ impl DelayedCall {
 
     /// When the call is (or was) due, on its clock's time line.
     pub fn time(&self) -> Duration {
-        self.with_entry(|e| e.at)
+        self.with_entry(|e| Duration::from_nanos(e.at))
     }
 
     /// [`time`](DelayedCall::time) in seconds, as Twisted's `getTime()`.
@@ -378,7 +396,8 @@ impl Drop for DelayedCall {
         };
         entry.handles -= 1;
         if entry.handles == 0 && entry.state != State::Scheduled {
-            inner.wheel.remove(self.key);
+            // The callback is gone already (run or cancelled): nothing user-made is dropped.
+            inner.wheel.free(self.key);
         }
     }
 }
@@ -393,7 +412,7 @@ impl Eq for DelayedCall {}
 
 impl fmt::Debug for DelayedCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (at, state) = self.with_entry(|e| (e.at, e.state));
+        let (at, state) = self.with_entry(|e| (Duration::from_nanos(e.at), e.state));
         f.debug_struct("DelayedCall")
             .field("time", &at)
             .field("state", &state)

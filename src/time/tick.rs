@@ -10,19 +10,27 @@
 use std::time::Duration;
 
 /// Nanoseconds in one tick.
-const NANOS_PER_TICK: u128 = 1_000_000;
+const NANOS_PER_TICK: u32 = 1_000_000;
+
+// Both conversions stay in 64-bit arithmetic (whole seconds, then the sub-second part): a
+// 128-bit division through `as_nanos()` costs more than the rest of `call_later`.
 
 /// The tick a deadline `at` falls due in: `at` rounded up to a whole millisecond.
 #[inline]
 pub(crate) fn deadline_tick(at: Duration) -> u64 {
-    let ticks = at.as_nanos().div_ceil(NANOS_PER_TICK);
-    u64::try_from(ticks).unwrap_or(u64::MAX)
+    let sub = at.subsec_nanos().div_ceil(NANOS_PER_TICK);
+    at.as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(sub))
 }
 
 /// The last tick wholly passed at `now`: `now` rounded down to a whole millisecond.
 #[inline]
 pub(crate) fn current_tick(now: Duration) -> u64 {
-    u64::try_from(now.as_nanos() / NANOS_PER_TICK).unwrap_or(u64::MAX)
+    let sub = now.subsec_nanos() / NANOS_PER_TICK;
+    now.as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(sub))
 }
 
 /// The time a tick starts at.

@@ -22,6 +22,8 @@ struct VTable {
     call: unsafe fn(*mut Storage),
     /// Drops the closure in place without calling it.
     drop: unsafe fn(*mut Storage),
+    /// False when the storage holds a `Box` of the real closure.
+    inline: bool,
 }
 
 /// The vtable for closures of type `F`, stored inline.
@@ -31,6 +33,19 @@ impl<F: FnOnce() + 'static> InlineVTable<F> {
     const VTABLE: VTable = VTable {
         call: call_inline::<F>,
         drop: drop_inline::<F>,
+        inline: true,
+    };
+}
+
+/// The vtable for closures of type `F` too big to store inline: the storage holds a
+/// `Box<F>`.
+struct BoxedVTable<F>(PhantomData<F>);
+
+impl<F: FnOnce() + 'static> BoxedVTable<F> {
+    const VTABLE: VTable = VTable {
+        call: call_inline::<Box<F>>,
+        drop: drop_inline::<Box<F>>,
+        inline: false,
     };
 }
 
@@ -75,7 +90,6 @@ pub struct LocalFn {
     /// `call` or `drop` consumes it exactly once.
     storage: Storage,
     vtable: &'static VTable,
-    inline: bool,
     /// Closures may hold `Rc`s: keep the type `!Send` and `!Sync`.
     _not_send: PhantomData<*const ()>,
 }
@@ -87,30 +101,29 @@ impl LocalFn {
     /// Stores `f`.
     pub fn new<F: FnOnce() + 'static>(f: F) -> LocalFn {
         if fits::<F>() {
-            Self::new_inline(f, true)
+            Self::store(f, &InlineVTable::<F>::VTABLE)
         } else {
-            let boxed: Box<F> = Box::new(f);
-            Self::new_inline(boxed, false)
+            Self::store(Box::new(f), &BoxedVTable::<F>::VTABLE)
         }
     }
 
-    fn new_inline<F: FnOnce() + 'static>(f: F, inline: bool) -> LocalFn {
-        assert!(fits::<F>(), "LocalFn: closure does not fit inline storage");
+    /// Moves `value` into the storage; `vtable` must have been made for `V`.
+    fn store<V>(value: V, vtable: &'static VTable) -> LocalFn {
+        assert!(fits::<V>(), "LocalFn: value does not fit inline storage");
         let mut storage: Storage = [MaybeUninit::uninit(); 4];
-        // SAFETY: F fits the storage in size and alignment (asserted above) and the storage
-        // is ours and uninitialised; writing moves `f` in without dropping anything.
-        unsafe { ptr::write(storage.as_mut_ptr().cast::<F>(), f) };
+        // SAFETY: V fits the storage in size and alignment (asserted above) and the storage
+        // is ours and uninitialised; writing moves `value` in without dropping anything.
+        unsafe { ptr::write(storage.as_mut_ptr().cast::<V>(), value) };
         LocalFn {
             storage,
-            vtable: &InlineVTable::<F>::VTABLE,
-            inline,
+            vtable,
             _not_send: PhantomData,
         }
     }
 
     /// True if the closure is stored in place (no heap allocation was made for it).
     pub fn is_inline(&self) -> bool {
-        self.inline
+        self.vtable.inline
     }
 
     /// Calls the closure, consuming it.
@@ -139,7 +152,7 @@ impl Drop for LocalFn {
 impl fmt::Debug for LocalFn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalFn")
-            .field("inline", &self.inline)
+            .field("inline", &self.vtable.inline)
             .finish_non_exhaustive()
     }
 }

@@ -148,6 +148,7 @@ impl<T> Wheel<T> {
     }
 
     /// Adds `value`, due at tick `when`, and queues it.
+    #[inline]
     pub fn insert(&mut self, when: u64, value: T) -> TimerKey {
         let index = if self.free_head != NIL {
             let index = self.free_head;
@@ -179,6 +180,7 @@ impl<T> Wheel<T> {
         }
     }
 
+    #[inline]
     fn node(&self, key: TimerKey) -> Option<&Node<T>> {
         self.nodes
             .get(key.index as usize)
@@ -191,6 +193,7 @@ impl<T> Wheel<T> {
     }
 
     /// The value of a live entry, mutably.
+    #[inline]
     pub fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
         self.node(key)?;
         self.nodes[key.index as usize].value.as_mut()
@@ -202,6 +205,7 @@ impl<T> Wheel<T> {
     }
 
     /// True if the entry is live and queued (not yet handed out, not detached).
+    #[inline]
     pub fn is_queued(&self, key: TimerKey) -> bool {
         self.node(key)
             .is_some_and(|n| !matches!(n.place, Place::Detached))
@@ -209,12 +213,20 @@ impl<T> Wheel<T> {
 
     /// Takes a live entry out of its list but keeps it (and its value) until
     /// [`remove`](Wheel::remove). Returns false if the key is stale or already detached.
+    #[inline]
     pub fn detach(&mut self, key: TimerKey) -> bool {
         if !self.is_queued(key) {
             return false;
         }
         self.unlink(key.index);
         true
+    }
+
+    /// Detaches an entry the caller knows to be live and queued (it just looked it up).
+    #[inline]
+    pub(crate) fn detach_queued(&mut self, key: TimerKey) {
+        debug_assert!(self.is_queued(key), "detach_queued of {key:?}");
+        self.unlink(key.index);
     }
 
     /// Queues a live entry (queued or detached) again, due at `when`. Returns false if the
@@ -233,19 +245,37 @@ impl<T> Wheel<T> {
     /// Removes a live entry, queued or detached, and returns its value. The key, and any
     /// copy of it, goes stale.
     pub fn remove(&mut self, key: TimerKey) -> Option<T> {
-        self.node(key)?;
-        if self.is_queued(key) {
+        self.release(key)?.take()
+    }
+
+    /// Removes a live entry and drops its value in place; false for a stale key.
+    #[inline]
+    pub fn free(&mut self, key: TimerKey) -> bool {
+        match self.release(key) {
+            Some(value) => {
+                *value = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Unlinks and frees a node, leaving its value for the caller to take or drop.
+    #[inline]
+    fn release(&mut self, key: TimerKey) -> Option<&mut Option<T>> {
+        let place = self.node(key)?.place;
+        if place != Place::Detached {
             self.unlink(key.index);
         }
         let free_head = self.free_head;
+        self.free_head = key.index;
+        self.len -= 1;
         let node = &mut self.nodes[key.index as usize];
         node.place = Place::Free;
         node.generation = node.generation.wrapping_add(1);
         node.next = free_head;
         node.prev = NIL;
-        self.free_head = key.index;
-        self.len -= 1;
-        node.value.take()
+        Some(&mut node.value)
     }
 
     /// Every live entry (queued or detached) with its key, in node order.
@@ -344,6 +374,7 @@ impl<T> Wheel<T> {
     }
 
     /// Appends a detached node to the list for `when`.
+    #[inline]
     fn link(&mut self, index: u32, when: u64) {
         let place = if when <= self.elapsed {
             Place::Pending
@@ -390,6 +421,7 @@ impl<T> Wheel<T> {
     }
 
     /// Takes a queued node out of its list.
+    #[inline]
     fn unlink(&mut self, index: u32) {
         let (prev, next, place) = {
             let node = &mut self.nodes[index as usize];
