@@ -38,8 +38,11 @@
 //! a `BTreeMap` over long random sequences.
 
 mod level;
+mod model;
 
 use level::{level_for, slot_for, Level, NIL, NUM_LEVELS};
+#[doc(hidden)]
+pub use model::check_against_model;
 
 /// Names an entry of a [`Wheel`]: a node index and the node's generation, so a key kept after
 /// its entry was removed never reaches the node's next occupant.
