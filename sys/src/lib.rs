@@ -20,6 +20,7 @@ mod event;
 mod interest;
 mod local_fn;
 mod token;
+mod waker;
 
 // Wired in by the backends change: poller.rs (contract + AnyPoller), epoll, kqueue, poll,
 // signal, socket, waker.
@@ -28,3 +29,4 @@ pub use event::{Event, Events};
 pub use interest::{Interest, Readiness};
 pub use local_fn::LocalFn;
 pub use token::Token;
+pub use waker::Waker;
