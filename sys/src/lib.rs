@@ -19,14 +19,17 @@
 mod event;
 mod interest;
 mod local_fn;
+mod poller;
 mod token;
 mod waker;
 
-// Wired in by the backends change: poller.rs (contract + AnyPoller), epoll, kqueue, poll,
-// signal, socket, waker.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub mod epoll;
+pub mod poll;
 
 pub use event::{Event, Events};
 pub use interest::{Interest, Readiness};
 pub use local_fn::LocalFn;
+pub use poller::{AnyPoller, Backend, Poller};
 pub use token::Token;
 pub use waker::Waker;

@@ -21,7 +21,12 @@ use crate::{Events, Interest, Token};
 ///   (`AlreadyExists`); reregistering or deregistering one that is not registered is an error
 ///   (`NotFound`).
 /// - `HUP` and `ERROR` are reported whatever the interest; an empty interest keeps the source
-///   registered but quiet.
+///   registered but quiet. "Whatever the interest" covers a full hang-up (both directions
+///   closed: the peer of a socketpair closed, a reset TCP connection, a pipe with no writers
+///   left) and pending errors. A half-close (the peer shut down only its writing side) is a
+///   read-side condition: it is reported, as `READABLE | HUP`, only while `READABLE` is in the
+///   interest, so a paused reader is not woken on every wait by something it will not act on.
+///   kqueue can report nothing at all for an empty interest (see the `kqueue` module docs).
 /// - `wait(Some(Duration::ZERO))` never blocks; `wait(None)` blocks until an event. Timeouts
 ///   are rounded **up** to the backend's resolution, so a wait never returns early because of
 ///   rounding (it may return early for an event or a signal).
@@ -38,12 +43,15 @@ pub trait Poller: Sized + fmt::Debug {
     fn new() -> io::Result<Self>;
 
     /// Starts watching `fd` for `interest`, reporting it as `token`.
-    fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest)
-        -> io::Result<()>;
+    fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()>;
 
     /// Changes the token and interest of a registered `fd`.
-    fn reregister(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest)
-        -> io::Result<()>;
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()>;
 
     /// Stops watching `fd`.
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> io::Result<()>;
@@ -256,13 +264,23 @@ impl AnyPoller {
 
     /// See [`Poller::register`].
     #[inline]
-    pub fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
+    pub fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         dispatch!(self, p => p.register(fd, token, interest))
     }
 
     /// See [`Poller::reregister`].
     #[inline]
-    pub fn reregister(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
+    pub fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
         dispatch!(self, p => p.reregister(fd, token, interest))
     }
 
@@ -276,5 +294,85 @@ impl AnyPoller {
     #[inline]
     pub fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         dispatch!(self, p => p.wait(events, timeout))
+    }
+}
+
+/// The longest single kernel wait, in milliseconds: `poll(2)` and `epoll_wait(2)` take a C
+/// `int` (about 24.8 days).
+const MAX_WAIT_MS: u64 = i32::MAX as u64;
+
+/// Splits `timeout` into the part one kernel wait can take, in whole milliseconds rounded
+/// **up** (so the wait never ends before `timeout`), and what is left over for further
+/// waits when `timeout` is longer than [`MAX_WAIT_MS`]. `None` (forever) is `-1`.
+pub(crate) fn timeout_ms(timeout: Option<Duration>) -> (i32, Duration) {
+    let Some(t) = timeout else {
+        return (-1, Duration::ZERO);
+    };
+    // Whole milliseconds, plus one for any partial millisecond.
+    let whole = t.as_millis();
+    let ms = if t > Duration::from_millis(whole as u64) {
+        whole + 1
+    } else {
+        whole
+    };
+    if ms <= u128::from(MAX_WAIT_MS) {
+        (ms as i32, Duration::ZERO)
+    } else {
+        (
+            MAX_WAIT_MS as i32,
+            t.saturating_sub(Duration::from_millis(MAX_WAIT_MS)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up_to_whole_milliseconds() {
+        assert_eq!(timeout_ms(None), (-1, Duration::ZERO));
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), (0, Duration::ZERO));
+        assert_eq!(
+            timeout_ms(Some(Duration::from_nanos(1))),
+            (1, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_micros(999))),
+            (1, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_millis(1))),
+            (1, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_nanos(1_000_001))),
+            (2, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_secs(3))),
+            (3000, Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn long_timeouts_are_split_not_truncated() {
+        let max = Duration::from_millis(MAX_WAIT_MS);
+        assert_eq!(timeout_ms(Some(max)), (i32::MAX, Duration::ZERO));
+        let over = max + Duration::from_nanos(1);
+        assert_eq!(timeout_ms(Some(over)), (i32::MAX, Duration::from_nanos(1)));
+        let (ms, rest) = timeout_ms(Some(Duration::MAX));
+        assert_eq!(ms, i32::MAX);
+        assert_eq!(rest, Duration::MAX - max);
+    }
+
+    #[test]
+    fn backend_names_parse_back() {
+        for &b in Backend::available() {
+            assert_eq!(Backend::parse(b.name()).unwrap(), b);
+            assert_eq!(Backend::parse(&b.name().to_uppercase()).unwrap(), b);
+        }
+        let err = Backend::parse("select").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 }

@@ -18,11 +18,31 @@ use rustix::io::Errno;
 ///
 /// Register [`as_fd`](AsFd::as_fd) with the poller for [`Interest::READABLE`] under
 /// [`Token::WAKER`]. [`wake`](Waker::wake) makes that descriptor readable, so a blocked
-/// `Poller::wait` returns with an event for `Token::WAKER`; the loop
+/// [`Poller::wait`](crate::Poller::wait) returns with an event for `Token::WAKER`; the loop
 /// then calls [`drain`](Waker::drain) so that it stops being readable (every backend is
 /// level-triggered). Wakes between two drains coalesce into one event.
 ///
 /// `Waker` is `Send + Sync`: share it in an `Arc` with the threads that wake the loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::fd::AsFd;
+/// use std::time::Duration;
+/// use torsion_sys::{AnyPoller, Backend, Events, Interest, Token, Waker};
+///
+/// let mut poller = AnyPoller::with_backend(Backend::default_for_platform())?;
+/// let waker = Waker::new()?;
+/// poller.register(waker.as_fd(), Token::WAKER, Interest::READABLE)?;
+/// waker.wake()?;
+/// let mut events = Events::with_capacity(8);
+/// poller.wait(&mut events, Some(Duration::from_secs(5)))?;
+/// assert_eq!(events.get(0).map(|e| e.token), Some(Token::WAKER));
+/// waker.drain();
+/// poller.wait(&mut events, Some(Duration::ZERO))?;
+/// assert!(events.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// [`Interest::READABLE`]: crate::Interest::READABLE
 /// [`Token::WAKER`]: crate::Token::WAKER
