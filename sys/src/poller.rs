@@ -297,6 +297,38 @@ impl AnyPoller {
     }
 }
 
+/// `AnyPoller` is itself a [`Poller`], so code generic over `P: Poller` (the conformance
+/// suite, say) runs on it too. [`Poller::new`] picks the backend with
+/// [`Backend::from_env`]; use [`AnyPoller::with_backend`] to choose.
+impl Poller for AnyPoller {
+    const NAME: &'static str = "any";
+
+    fn new() -> io::Result<AnyPoller> {
+        AnyPoller::with_backend(Backend::from_env()?)
+    }
+
+    fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
+        AnyPoller::register(self, fd, token, interest)
+    }
+
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        AnyPoller::reregister(self, fd, token, interest)
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        AnyPoller::deregister(self, fd)
+    }
+
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        AnyPoller::wait(self, events, timeout)
+    }
+}
+
 /// The longest single kernel wait, in milliseconds: `poll(2)` and `epoll_wait(2)` take a C
 /// `int` (about 24.8 days).
 const MAX_WAIT_MS: u64 = i32::MAX as u64;
