@@ -51,6 +51,15 @@ pub struct EpollPoller {
     buf: Vec<MaybeUninit<epoll::Event>>,
 }
 
+// SAFETY: the only non-thread-safe part is the event buffer, whose `EventData` may hold a
+// raw pointer in rustix's type. We only ever store and read `u64` tokens through it, never a
+// pointer, and the buffer is plain bytes the kernel overwrites on each wait: moving it to, or
+// sharing `&EpollPoller` with, another thread cannot race on anything (every method that
+// touches it takes `&mut self`).
+unsafe impl Send for EpollPoller {}
+// SAFETY: as above; `&EpollPoller` gives access to nothing but the descriptor number.
+unsafe impl Sync for EpollPoller {}
+
 /// The epoll event mask for `interest` (level-triggered).
 fn flags_for(interest: Interest) -> EventFlags {
     let mut flags = EventFlags::empty();

@@ -25,6 +25,7 @@ mod waker;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub mod epoll;
+pub mod kqueue;
 pub mod poll;
 
 pub use event::{Event, Events};

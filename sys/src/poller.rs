@@ -177,6 +177,9 @@ impl fmt::Display for Backend {
 /// parameter, lets one test binary exercise every backend, and lets `TORSION_POLLER=poll`
 /// force the fallback without rebuilding. The price is one well-predicted branch per poller
 /// call, which is nothing beside the system call behind it.
+///
+/// Every backend, and so `AnyPoller`, is `Send + Sync`: a reactor can be built on one thread
+/// and run on another.
 #[derive(Debug)]
 pub enum AnyPoller {
     /// epoll backend.
@@ -396,6 +399,15 @@ mod tests {
         let (ms, rest) = timeout_ms(Some(Duration::MAX));
         assert_eq!(ms, i32::MAX);
         assert_eq!(rest, Duration::MAX - max);
+    }
+
+    #[test]
+    fn pollers_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        check::<crate::epoll::EpollPoller>();
+        check::<crate::poll::PollPoller>();
+        check::<AnyPoller>();
     }
 
     #[test]
