@@ -27,6 +27,7 @@ mod waker;
 pub mod epoll;
 pub mod kqueue;
 pub mod poll;
+pub mod signal;
 
 pub use event::{Event, Events};
 pub use interest::{Interest, Readiness};

@@ -14,7 +14,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use rustix::io::Errno;
 
-/// Wakes a poller from another thread (or from a signal handler).
+/// Wakes a poller from another thread (or from a signal handler, see
+/// [`SignalWatch`](crate::signal::SignalWatch)).
 ///
 /// Register [`as_fd`](AsFd::as_fd) with the poller for [`Interest::READABLE`] under
 /// [`Token::WAKER`]. [`wake`](Waker::wake) makes that descriptor readable, so a blocked
