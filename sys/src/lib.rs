@@ -28,6 +28,7 @@ pub mod epoll;
 pub mod kqueue;
 pub mod poll;
 pub mod signal;
+pub mod socket;
 
 pub use event::{Event, Events};
 pub use interest::{Interest, Readiness};
