@@ -15,7 +15,7 @@ use std::sync::{mpsc, Arc, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use torsion_sys::{Events, Interest, Poller, Readiness, Token, Waker};
+use torsion_sys::{socket, Events, Interest, Poller, Readiness, Token, Waker};
 use util::*;
 
 mod cases {
@@ -141,7 +141,7 @@ mod cases {
         let t = Token::new(8, 0);
         p.register(client.as_fd(), t, Interest::empty()).unwrap();
         expect_no_events(&mut p);
-        set_linger_zero(&server);
+        socket::set_linger_zero(&server).unwrap();
         drop(server);
         let seen = expect_events(&mut p, &[(t, Readiness::empty())]);
         assert!(
@@ -332,6 +332,39 @@ mod cases {
         expect_nothing_for(&mut p, t);
     }
 
+    /// A non-blocking connect reports WRITABLE when it completes, and a refused one reports
+    /// an error or hang-up (with `SO_ERROR` set), whatever order they come in.
+    pub(crate) fn connect_completion_is_reported<P: Poller>(mut p: P) {
+        let listener = socket::tcp_listen("127.0.0.1:0".parse().unwrap(), 4, true).unwrap();
+        let at = socket::local_addr(&listener).unwrap();
+        let (ok, _) = socket::tcp_connect(at).unwrap();
+        let t_ok = Token::new(16, 0);
+        p.register(ok.as_fd(), t_ok, R | W).unwrap();
+        expect_events(&mut p, &[(t_ok, Readiness::WRITABLE)]);
+        assert!(socket::take_error(&ok).unwrap().is_none());
+
+        drop(listener);
+        let t_bad = Token::new(17, 0);
+        match socket::tcp_connect(at) {
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused),
+            Ok((bad, _)) => {
+                p.register(bad.as_fd(), t_bad, W).unwrap();
+                let seen = expect_events(&mut p, &[(t_bad, Readiness::empty())]);
+                let r = seen
+                    .iter()
+                    .filter(|e| e.token == t_bad)
+                    .fold(Readiness::empty(), |a, e| a | e.readiness);
+                assert!(
+                    r.intersects(Readiness::ERROR | Readiness::HUP),
+                    "{}: {r:?}",
+                    P::NAME
+                );
+                let e = socket::take_error(&bad).unwrap().expect("SO_ERROR");
+                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+            }
+        }
+    }
+
     /// A wait interrupted by a signal returns `Ok` with no events.
     pub(crate) fn eintr_returns_ok_and_empty<P: Poller>(mut p: P) {
         install_noop_sigusr1();
@@ -395,27 +428,6 @@ mod cases {
     }
 }
 
-/// `SO_LINGER {on, 0}` so that closing `s` sends a reset.
-fn set_linger_zero(s: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let fd = s.as_fd();
-    let l = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: `fd` is an open socket; we pass a valid `linger` and its exact size.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&l as *const libc::linger).cast(),
-            size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(r, 0, "setsockopt(SO_LINGER)");
-}
-
 /// Installs (once per process) a handler for SIGUSR1 that does nothing, without
 /// `SA_RESTART`, so a blocked wait sees `EINTR`.
 fn install_noop_sigusr1() {
@@ -455,6 +467,7 @@ macro_rules! suite {
             waker_wakes_blocking_wait,
             waker_coalesces_and_drains,
             listener_readable_on_pending_connection,
+            connect_completion_is_reported,
             eintr_returns_ok_and_empty,
             two_hundred_sources,
         );
