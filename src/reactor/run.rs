@@ -12,13 +12,7 @@ use torsion_sys::{Interest, LocalFn, Readiness, Token};
 use super::{Phase, Reactor, ReactorError, SystemEvent, TriggerId};
 
 /// The signals `handle_signals` turns into a graceful stop.
-const SIGNALS: [i32; 2] = [libc_sig::SIGINT, libc_sig::SIGTERM];
-
-/// Signal numbers, without a libc dependency in this crate.
-mod libc_sig {
-    pub(super) const SIGINT: i32 = 2;
-    pub(super) const SIGTERM: i32 = 15;
-}
+const SIGNALS: [i32; 2] = [torsion_sys::signal::SIGINT, torsion_sys::signal::SIGTERM];
 
 impl Reactor {
     /// Fires the startup event, then runs the loop until [`stop`](Reactor::stop) (after the

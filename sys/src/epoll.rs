@@ -1,35 +1,70 @@
-//! The epoll(7) backend (Linux, Android).
+//! The [epoll(7)](https://man7.org/linux/man-pages/man7/epoll.7.html) backend (Linux,
+//! Android), through `rustix::event::epoll`.
 //!
-//! Level-triggered (no `EPOLLET`), with `EPOLLRDHUP` requested so a peer's half-close shows
-//! as [`Readiness::HUP`] together with `READABLE`. `EPOLLHUP` and `EPOLLERR` are reported by
-//! the kernel whatever the interest. Timeouts go through `epoll_pwait`, which rustix rounds
-//! up to whole milliseconds (or `epoll_pwait2` for timeouts too long for an `i32` of
-//! milliseconds), so a wait never ends early because of rounding.
+//! # Implementation notes
 //!
-//! A descriptor is forgotten by epoll when its last duplicate is closed.
+//! - **Level-triggered**: `EPOLLET` is never set, so a source that stays ready is reported
+//!   on every wait, as the [`Poller`] contract asks.
+//! - **Interest**: `READABLE` asks for `EPOLLIN | EPOLLRDHUP`, `WRITABLE` for `EPOLLOUT`.
+//!   `EPOLLHUP` and `EPOLLERR` are always reported by the kernel, even for an empty
+//!   interest (an empty event mask keeps the descriptor in the interest list).
+//! - **Readiness**: `EPOLLIN` → `READABLE`, `EPOLLOUT` → `WRITABLE`, `EPOLLHUP` or
+//!   `EPOLLRDHUP` → `HUP`, `EPOLLERR` → `ERROR`. `EPOLLHUP` means both directions are closed
+//!   (a socketpair whose peer closed, a reset TCP connection, a pipe with no writers);
+//!   `EPOLLRDHUP` means the peer shut down its writing side (a half-close), which is only
+//!   asked for, and so only reported, while `READABLE` is in the interest: a paused reader
+//!   is not woken on every wait by a half-close it is not going to read.
+//! - **Timeouts**: rustix 1.1 (without its `linux_5_11` feature) calls `epoll_pwait` with
+//!   milliseconds when the timeout fits a C `int` and `epoll_pwait2` otherwise, which fails
+//!   with `ENOSYS` before Linux 5.11. We therefore always hand it whole milliseconds
+//!   rounded **up**, never more than `i32::MAX`, and split longer waits
+//!   into several kernel waits. The resolution is thus 1 ms and a wait never ends early by
+//!   rounding.
+//! - **No allocation per wait**: the raw `epoll_event` buffer lives in the poller and is
+//!   sized to the largest [`Events`] capacity seen (it grows only when a bigger `Events` is
+//!   passed).
+//! - `EINTR` ends the wait with `Ok(())` and no events.
+//! - `EEXIST` (register twice) and `ENOENT` (reregister or deregister an unknown
+//!   descriptor) come straight from `epoll_ctl`; std maps them to `AlreadyExists` and
+//!   `NotFound`.
 //!
-//! Tests: `sys/tests/conformance.rs`.
+//! Tests: `sys/tests/conformance.rs` (module `epoll`); unit tests below.
 
 use std::fmt;
 use std::io;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use rustix::event::epoll::{self, EventData, EventFlags};
+use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
+use rustix::event::Timespec;
+use rustix::io::Errno;
 
+use crate::poller::timeout_ms;
 use crate::{Event, Events, Interest, Poller, Readiness, Token};
 
-/// A poller over one epoll instance.
+/// A [`Poller`] over one epoll instance (close-on-exec).
 pub struct EpollPoller {
+    /// The epoll descriptor.
     epoll: OwnedFd,
-    /// Kernel events, sized on the first wait to the caller's capacity and reused.
-    buffer: Vec<epoll::Event>,
+    /// Where `epoll_wait` writes; its length is the most events one wait can return.
+    buf: Vec<MaybeUninit<epoll::Event>>,
 }
 
+// SAFETY: the only non-thread-safe part is the event buffer, whose `EventData` may hold a
+// raw pointer in rustix's type. We only ever store and read `u64` tokens through it, never a
+// pointer, and the buffer is plain bytes the kernel overwrites on each wait: moving it to, or
+// sharing `&EpollPoller` with, another thread cannot race on anything (every method that
+// touches it takes `&mut self`).
+unsafe impl Send for EpollPoller {}
+// SAFETY: as above; `&EpollPoller` gives access to nothing but the descriptor number.
+unsafe impl Sync for EpollPoller {}
+
+/// The epoll event mask for `interest` (level-triggered).
 fn flags_for(interest: Interest) -> EventFlags {
-    let mut flags = EventFlags::RDHUP;
+    let mut flags = EventFlags::empty();
     if interest.contains(Interest::READABLE) {
-        flags |= EventFlags::IN;
+        flags |= EventFlags::IN | EventFlags::RDHUP;
     }
     if interest.contains(Interest::WRITABLE) {
         flags |= EventFlags::OUT;
@@ -37,10 +72,10 @@ fn flags_for(interest: Interest) -> EventFlags {
     flags
 }
 
-/// Kernel flags to readiness.
-pub fn readiness_from(flags: EventFlags) -> Readiness {
+/// The readiness an epoll event mask reports.
+fn readiness_of(flags: EventFlags) -> Readiness {
     let mut r = Readiness::empty();
-    if flags.intersects(EventFlags::IN | EventFlags::PRI) {
+    if flags.contains(EventFlags::IN) {
         r |= Readiness::READABLE;
     }
     if flags.contains(EventFlags::OUT) {
@@ -55,24 +90,40 @@ pub fn readiness_from(flags: EventFlags) -> Readiness {
     r
 }
 
+impl EpollPoller {
+    /// One `epoll_pwait`, in milliseconds; `Ok(None)` on `EINTR`.
+    fn wait_once(&mut self, cap: usize, ms: i32) -> io::Result<Option<usize>> {
+        let ts;
+        let timeout = if ms < 0 {
+            None
+        } else {
+            ts = Timespec {
+                tv_sec: i64::from(ms / 1000),
+                tv_nsec: i64::from(ms % 1000) * 1_000_000,
+            };
+            Some(&ts)
+        };
+        match epoll::wait(&self.epoll, &mut self.buf[..cap], timeout) {
+            Ok((ready, _)) => Ok(Some(ready.len())),
+            Err(Errno::INTR) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 impl Poller for EpollPoller {
     const NAME: &'static str = "epoll";
 
-    fn new() -> io::Result<Self> {
+    fn new() -> io::Result<EpollPoller> {
         Ok(EpollPoller {
-            epoll: epoll::create(epoll::CreateFlags::CLOEXEC)?,
-            buffer: Vec::new(),
+            epoll: epoll::create(CreateFlags::CLOEXEC)?,
+            buf: Vec::new(),
         })
     }
 
     fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
-        epoll::add(
-            &self.epoll,
-            fd,
-            EventData::new_u64(token.as_u64()),
-            flags_for(interest),
-        )?;
-        Ok(())
+        let data = EventData::new_u64(token.as_u64());
+        Ok(epoll::add(&self.epoll, fd, data, flags_for(interest))?)
     }
 
     fn reregister(
@@ -81,45 +132,38 @@ impl Poller for EpollPoller {
         token: Token,
         interest: Interest,
     ) -> io::Result<()> {
-        epoll::modify(
-            &self.epoll,
-            fd,
-            EventData::new_u64(token.as_u64()),
-            flags_for(interest),
-        )?;
-        Ok(())
+        let data = EventData::new_u64(token.as_u64());
+        Ok(epoll::modify(&self.epoll, fd, data, flags_for(interest))?)
     }
 
     fn deregister(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
-        epoll::delete(&self.epoll, fd)?;
-        Ok(())
+        Ok(epoll::delete(&self.epoll, fd)?)
     }
 
     fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        let capacity = events.capacity();
-        // Sized once to the caller's capacity; never grown again while it stays the same.
-        if self.buffer.capacity() < capacity {
-            self.buffer.reserve_exact(capacity);
+        let cap = events.capacity();
+        if self.buf.len() < cap {
+            self.buf.resize_with(cap, MaybeUninit::uninit);
         }
-        let timeout = timeout.map(|d| rustix::time::Timespec {
-            tv_sec: d.as_secs().min(i64::MAX as u64) as i64,
-            tv_nsec: d.subsec_nanos() as _,
-        });
-        let spare = &mut self.buffer.spare_capacity_mut()[..capacity];
-        let filled = match epoll::wait(&self.epoll, spare, timeout.as_ref()) {
-            Ok((filled, _)) => filled,
-            // A signal: return with no events so the caller can look at what changed.
-            Err(rustix::io::Errno::INTR) => return Ok(()),
-            Err(e) => return Err(e.into()),
+        let (mut ms, mut rest) = timeout_ms(timeout);
+        let n = loop {
+            match self.wait_once(cap, ms)? {
+                None => return Ok(()),
+                Some(n) if n > 0 || rest.is_zero() => break n,
+                Some(_) => (ms, rest) = timeout_ms(Some(rest)),
+            }
         };
-        for ev in filled.iter() {
-            // `epoll::Event` is packed on x86_64: copy it before reading its fields.
-            let ev = *ev;
+        for slot in &self.buf[..n] {
+            // SAFETY: `epoll::wait` returned `n`, so it initialised the first `n` entries of
+            // the slice we gave it (`self.buf[..cap]`, and `n <= cap`), and nothing has
+            // written to the buffer since.
+            let ev = unsafe { slot.assume_init_ref() };
+            // Copy the fields out: the struct is packed on x86_64.
             let (flags, data) = (ev.flags, ev.data);
             events.push(Event {
                 token: Token::from_u64(data.u64()),
-                readiness: readiness_from(flags),
+                readiness: readiness_of(flags),
             });
         }
         Ok(())
@@ -129,7 +173,42 @@ impl Poller for EpollPoller {
 impl fmt::Debug for EpollPoller {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EpollPoller")
-            .field("epoll", &self.epoll)
+            .field("epoll", &self.epoll.as_raw_fd())
+            .field("buf_capacity", &self.buf.len())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interest_masks_are_level_triggered() {
+        assert_eq!(flags_for(Interest::empty()), EventFlags::empty());
+        assert_eq!(
+            flags_for(Interest::READABLE),
+            EventFlags::IN | EventFlags::RDHUP
+        );
+        assert_eq!(flags_for(Interest::WRITABLE), EventFlags::OUT);
+        let both = flags_for(Interest::READABLE | Interest::WRITABLE);
+        assert!(!both.contains(EventFlags::ET));
+        assert!(!both.contains(EventFlags::ONESHOT));
+    }
+
+    #[test]
+    fn kernel_bits_map_to_readiness() {
+        assert_eq!(readiness_of(EventFlags::IN), Readiness::READABLE);
+        assert_eq!(readiness_of(EventFlags::OUT), Readiness::WRITABLE);
+        assert_eq!(readiness_of(EventFlags::HUP), Readiness::HUP);
+        assert_eq!(
+            readiness_of(EventFlags::IN | EventFlags::RDHUP),
+            Readiness::READABLE | Readiness::HUP
+        );
+        assert_eq!(
+            readiness_of(EventFlags::ERR | EventFlags::HUP),
+            Readiness::ERROR | Readiness::HUP
+        );
+        assert_eq!(readiness_of(EventFlags::PRI), Readiness::empty());
     }
 }

@@ -76,6 +76,14 @@ impl Events {
     pub fn remaining(&self) -> usize {
         self.capacity - self.list.len()
     }
+
+    /// Adds `readiness` to the `i`-th event of this wait (the kqueue backend merges a
+    /// source's read and write kevents into one event). Out of range is ignored.
+    pub(crate) fn add_readiness(&mut self, i: usize, readiness: Readiness) {
+        if let Some(e) = self.list.get_mut(i) {
+            e.readiness |= readiness;
+        }
+    }
 }
 
 impl<'a> IntoIterator for &'a Events {

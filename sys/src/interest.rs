@@ -6,7 +6,8 @@ bitflags::bitflags! {
     /// What a registered source wants to be told about.
     ///
     /// Hang-up and error conditions are always reported, whatever the interest, as every
-    /// backend's kernel interface does.
+    /// backend's kernel interface does (see the [`Poller`](crate::Poller) contract for what
+    /// counts as a hang-up, and the kqueue exception for an empty interest).
     ///
     /// An empty interest is allowed: the source stays registered but quiet (Twisted's
     /// `removeReader` + `removeWriter` without `removeAll`), which is how a transport pauses

@@ -11,6 +11,14 @@
 //! The contract every backend meets is [`Poller`]; [`AnyPoller`] picks one at run time
 //! ([`Backend::from_env`] reads `TORSION_POLLER`).
 //!
+//! Beside the pollers:
+//!
+//! - [`Waker`]: wakes a blocked wait from another thread (eventfd on Linux, a pipe
+//!   elsewhere); register it under [`Token::WAKER`].
+//! - [`signal`]: opt-in delivery of SIGINT, SIGTERM, … to a `Waker`
+//!   ([`SignalWatch`](signal::SignalWatch)).
+//! - [`socket`]: safe non-blocking, close-on-exec TCP, UDP and Unix socket calls.
+//!
 //! Tests: unit tests beside each module; `sys/tests/conformance.rs` (every backend).
 
 #![deny(missing_docs)]
@@ -21,12 +29,14 @@ mod interest;
 mod local_fn;
 mod poller;
 mod token;
+mod waker;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub mod epoll;
+pub mod kqueue;
 pub mod poll;
 pub mod signal;
-mod waker;
+pub mod socket;
 
 pub use event::{Event, Events};
 pub use interest::{Interest, Readiness};

@@ -21,7 +21,12 @@ use crate::{Events, Interest, Token};
 ///   (`AlreadyExists`); reregistering or deregistering one that is not registered is an error
 ///   (`NotFound`).
 /// - `HUP` and `ERROR` are reported whatever the interest; an empty interest keeps the source
-///   registered but quiet.
+///   registered but quiet. "Whatever the interest" covers a full hang-up (both directions
+///   closed: the peer of a socketpair closed, a reset TCP connection, a pipe with no writers
+///   left) and pending errors. A half-close (the peer shut down only its writing side) is a
+///   read-side condition: it is reported, as `READABLE | HUP`, only while `READABLE` is in the
+///   interest, so a paused reader is not woken on every wait by something it will not act on.
+///   kqueue can report nothing at all for an empty interest (see the `kqueue` module docs).
 /// - `wait(Some(Duration::ZERO))` never blocks; `wait(None)` blocks until an event. Timeouts
 ///   are rounded **up** to the backend's resolution, so a wait never returns early because of
 ///   rounding (it may return early for an event or a signal).
@@ -172,6 +177,9 @@ impl fmt::Display for Backend {
 /// parameter, lets one test binary exercise every backend, and lets `TORSION_POLLER=poll`
 /// force the fallback without rebuilding. The price is one well-predicted branch per poller
 /// call, which is nothing beside the system call behind it.
+///
+/// Every backend, and so `AnyPoller`, is `Send + Sync`: a reactor can be built on one thread
+/// and run on another.
 #[derive(Debug)]
 pub enum AnyPoller {
     /// epoll backend.
@@ -289,5 +297,126 @@ impl AnyPoller {
     #[inline]
     pub fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         dispatch!(self, p => p.wait(events, timeout))
+    }
+}
+
+/// `AnyPoller` is itself a [`Poller`], so code generic over `P: Poller` (the conformance
+/// suite, say) runs on it too. [`Poller::new`] picks the backend with
+/// [`Backend::from_env`]; use [`AnyPoller::with_backend`] to choose.
+impl Poller for AnyPoller {
+    const NAME: &'static str = "any";
+
+    fn new() -> io::Result<AnyPoller> {
+        AnyPoller::with_backend(Backend::from_env()?)
+    }
+
+    fn register(&mut self, fd: BorrowedFd<'_>, token: Token, interest: Interest) -> io::Result<()> {
+        AnyPoller::register(self, fd, token, interest)
+    }
+
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        AnyPoller::reregister(self, fd, token, interest)
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        AnyPoller::deregister(self, fd)
+    }
+
+    fn wait(&mut self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
+        AnyPoller::wait(self, events, timeout)
+    }
+}
+
+/// The longest single kernel wait, in milliseconds: `poll(2)` and `epoll_wait(2)` take a C
+/// `int` (about 24.8 days).
+const MAX_WAIT_MS: u64 = i32::MAX as u64;
+
+/// Splits `timeout` into the part one kernel wait can take, in whole milliseconds rounded
+/// **up** (so the wait never ends before `timeout`), and what is left over for further
+/// waits when `timeout` is longer than [`MAX_WAIT_MS`]. `None` (forever) is `-1`.
+pub(crate) fn timeout_ms(timeout: Option<Duration>) -> (i32, Duration) {
+    let Some(t) = timeout else {
+        return (-1, Duration::ZERO);
+    };
+    // Whole milliseconds, plus one for any partial millisecond.
+    let whole = t.as_millis();
+    let ms = if t > Duration::from_millis(whole as u64) {
+        whole + 1
+    } else {
+        whole
+    };
+    if ms <= u128::from(MAX_WAIT_MS) {
+        (ms as i32, Duration::ZERO)
+    } else {
+        (
+            MAX_WAIT_MS as i32,
+            t.saturating_sub(Duration::from_millis(MAX_WAIT_MS)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_round_up_to_whole_milliseconds() {
+        assert_eq!(timeout_ms(None), (-1, Duration::ZERO));
+        assert_eq!(timeout_ms(Some(Duration::ZERO)), (0, Duration::ZERO));
+        assert_eq!(
+            timeout_ms(Some(Duration::from_nanos(1))),
+            (1, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_micros(999))),
+            (1, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_millis(1))),
+            (1, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_nanos(1_000_001))),
+            (2, Duration::ZERO)
+        );
+        assert_eq!(
+            timeout_ms(Some(Duration::from_secs(3))),
+            (3000, Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn long_timeouts_are_split_not_truncated() {
+        let max = Duration::from_millis(MAX_WAIT_MS);
+        assert_eq!(timeout_ms(Some(max)), (i32::MAX, Duration::ZERO));
+        let over = max + Duration::from_nanos(1);
+        assert_eq!(timeout_ms(Some(over)), (i32::MAX, Duration::from_nanos(1)));
+        let (ms, rest) = timeout_ms(Some(Duration::MAX));
+        assert_eq!(ms, i32::MAX);
+        assert_eq!(rest, Duration::MAX - max);
+    }
+
+    #[test]
+    fn pollers_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        check::<crate::epoll::EpollPoller>();
+        check::<crate::poll::PollPoller>();
+        check::<AnyPoller>();
+    }
+
+    #[test]
+    fn backend_names_parse_back() {
+        for &b in Backend::available() {
+            assert_eq!(Backend::parse(b.name()).unwrap(), b);
+            assert_eq!(Backend::parse(&b.name().to_uppercase()).unwrap(), b);
+        }
+        let err = Backend::parse("select").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }
 }

@@ -28,7 +28,7 @@ use std::fmt;
 pub struct Token(u64);
 
 impl Token {
-    /// The token the reactor reserves for its waker.
+    /// The token the reactor reserves for its [`Waker`](crate::Waker).
     pub const WAKER: Token = Token(u64::MAX);
 
     /// A token for slot `index` in its `generation`.
