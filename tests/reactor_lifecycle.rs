@@ -305,12 +305,7 @@ fn sigterm_stops_the_reactor_gracefully_when_asked_to() {
         note(&l2, "shutdown ran")
     });
     reactor.call_when_running(|| {
-        let pid = std::process::id().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("run kill");
-        assert!(status.success());
+        torsion::sys::signal::send_to_self(torsion::sys::signal::SIGTERM).unwrap();
     });
     // A safety net in case the signal never arrives.
     let r = reactor.clone();

@@ -94,6 +94,23 @@ static STATE: Mutex<State> = Mutex::new(State {
     saved: [None; MAX_SIGNAL as usize + 1],
 });
 
+/// Sends `signal` to this process (what `kill -SIG $$` does), for tests and for programs
+/// that want to trigger their own graceful stop.
+///
+/// # Errors
+///
+/// `InvalidInput` for an unknown signal number; otherwise kill(2)'s error.
+pub fn send_to_self(signal: i32) -> io::Result<()> {
+    let sig = rustix::process::Signal::from_named_raw(signal).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unknown signal {signal}"),
+        )
+    })?;
+    rustix::process::kill_process(rustix::process::getpid(), sig)?;
+    Ok(())
+}
+
 fn state() -> MutexGuard<'static, State> {
     // The state stays consistent even if a panic poisoned the lock (no panics happen
     // while it is half-updated), so go on.
