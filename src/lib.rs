@@ -48,6 +48,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod buffer;
 pub mod manual;
 pub mod reactor;
 pub mod time;
