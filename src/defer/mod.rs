@@ -1,0 +1,19 @@
+//! Deferred results: Twisted's `twisted.internet.defer`, in Rust.
+//!
+//! (Design notes are filled in below as the module grows.)
+
+mod chain;
+mod deferred;
+mod error;
+mod failure;
+mod node;
+pub mod testing;
+mod unhandled;
+
+pub use deferred::{fail, maybe_deferred, succeed, CallbackResult, Deferred, StepOut};
+pub use error::{
+    AlreadyCalled, Cancelled, CircularChain, FailureGroup, FireError, FirstError, QueueOverflow,
+    QueueUnderflow, ResultConsumed, TimedOut, TypeMismatch,
+};
+pub use failure::Failure;
+pub use unhandled::{reset_unhandled_error_hook, set_unhandled_error_hook, UnhandledError};
