@@ -6,6 +6,7 @@ mod chain;
 mod deferred;
 mod error;
 mod failure;
+mod list;
 mod node;
 pub mod testing;
 mod unhandled;
@@ -16,4 +17,5 @@ pub use error::{
     QueueUnderflow, ResultConsumed, TimedOut, TypeMismatch,
 };
 pub use failure::Failure;
+pub use list::{gather_results, race, DeferredList};
 pub use unhandled::{reset_unhandled_error_hook, set_unhandled_error_hook, UnhandledError};
