@@ -5,7 +5,9 @@
 mod chain;
 mod deferred;
 mod error;
+mod executor;
 mod failure;
+mod future;
 mod list;
 mod node;
 pub mod testing;
@@ -16,6 +18,7 @@ pub use error::{
     AlreadyCalled, Cancelled, CircularChain, FailureGroup, FireError, FirstError, QueueOverflow,
     QueueUnderflow, ResultConsumed, TimedOut, TypeMismatch,
 };
+pub use executor::{live_tasks, run_remote_wakeups, set_remote_wake_hook, RemoteWakeHook};
 pub use failure::Failure;
 pub use list::{gather_results, race, DeferredList};
 pub use unhandled::{reset_unhandled_error_hook, set_unhandled_error_hook, UnhandledError};
