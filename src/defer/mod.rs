@@ -9,7 +9,9 @@ mod executor;
 mod failure;
 mod future;
 mod list;
+mod lock;
 mod node;
+mod queue;
 pub mod testing;
 mod unhandled;
 
@@ -21,4 +23,6 @@ pub use error::{
 pub use executor::{live_tasks, run_remote_wakeups, set_remote_wake_hook, RemoteWakeHook};
 pub use failure::Failure;
 pub use list::{gather_results, race, DeferredList};
+pub use lock::{DeferredLock, DeferredSemaphore};
+pub use queue::DeferredQueue;
 pub use unhandled::{reset_unhandled_error_hook, set_unhandled_error_hook, UnhandledError};
