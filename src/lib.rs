@@ -3,3 +3,4 @@
 #![deny(missing_docs)]
 
 pub mod defer;
+pub use defer::{Deferred, Failure};

@@ -74,7 +74,8 @@ struct RunLoop {
 
 impl RunLoop {
     fn run(&mut self) {
-        while let Some(current) = self.current.take() {
+        // `current` stays in `self` while it is processed, so a panic releases it.
+        while let Some(current) = self.current.clone() {
             match process(&current) {
                 Transition::Finished => {
                     finish(&current);
@@ -309,4 +310,46 @@ fn forward(
     drop(st);
     drop(canceller);
     Ok(runnable)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    use crate::defer::{Deferred, Failure};
+
+    #[test]
+    fn a_panicking_callback_leaves_a_usable_deferred_with_a_failure() {
+        let d: Deferred<u8> = Deferred::new();
+        let end = d
+            .clone()
+            .add_callback(|_| -> Result<u8, Failure> { panic!("boom") });
+        let caught = catch_unwind(AssertUnwindSafe(|| d.callback(1)));
+        assert!(caught.is_err());
+        let failure = end.take_result().unwrap().unwrap_err();
+        assert!(failure.to_string().contains("panicked"), "{failure}");
+        // Nothing is left borrowed or busy: the chain goes on.
+        let again = d.clone().add_errback(|_| Ok(0));
+        assert_eq!(again.take_result().unwrap().unwrap(), 0);
+    }
+
+    #[test]
+    fn busy_node_only_appends() {
+        let d: Deferred<u8> = Deferred::new();
+        let handle = d.clone();
+        let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let o = order.clone();
+        let end = d.clone().add_callback(move |n| {
+            let o2 = o.clone();
+            drop(handle.clone().add_callback(move |m: u8| {
+                o2.borrow_mut().push(("appended", m));
+                Ok(m)
+            }));
+            o.borrow_mut().push(("running", n));
+            Ok(n + 1)
+        });
+        d.callback(1).unwrap();
+        assert_eq!(*order.borrow(), [("running", 1), ("appended", 2)]);
+        assert_eq!(end.take_result().unwrap().unwrap(), 2);
+    }
 }

@@ -432,3 +432,60 @@ pub fn run_remote_wakeups() {
 pub fn live_tasks() -> usize {
     EXECUTOR.with(|e| e.slots.borrow().iter().filter(|s| s.task.is_some()).count())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::task::Waker;
+
+    use super::*;
+    use crate::defer::{Deferred, Failure};
+
+    /// A future that hands out its waker, then finishes when polled again.
+    struct Once(Rc<Cell<Option<Waker>>>, bool);
+
+    impl Future for Once {
+        type Output = Result<(), Failure>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            if self.1 {
+                return Poll::Ready(Ok(()));
+            }
+            self.1 = true;
+            self.0.set(Some(cx.waker().clone()));
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_stale_waker_does_not_poll_the_task_reusing_its_slot() {
+        let first_waker = Rc::new(Cell::new(None));
+        let first = Deferred::from_future(Once(first_waker.clone(), false));
+        let stale = first_waker.take().unwrap();
+        stale.wake_by_ref();
+        assert!(first.take_result().unwrap().is_ok());
+        // The slot is reused by a new task; the old waker must not touch it.
+        let second_waker = Rc::new(Cell::new(None));
+        let second = Deferred::from_future(Once(second_waker.clone(), false));
+        stale.wake();
+        assert!(second.take_result().is_none(), "polled by a stale waker");
+        second_waker.take().unwrap().wake();
+        assert!(second.take_result().unwrap().is_ok());
+        assert_eq!(live_tasks(), 0);
+    }
+
+    #[test]
+    fn a_panicking_task_is_removed_and_the_executor_keeps_working() {
+        let gate: Deferred<()> = Deferred::new();
+        let g = gate.clone();
+        let _task: Deferred<()> = Deferred::from_future(async move {
+            g.await?;
+            panic!("task panic");
+        });
+        assert_eq!(live_tasks(), 1);
+        assert!(catch_unwind(AssertUnwindSafe(|| gate.callback(()))).is_err());
+        assert_eq!(live_tasks(), 0);
+        EXECUTOR.with(|e| assert!(!e.draining.get()));
+        let d = Deferred::from_future(async { Ok(crate::defer::succeed(3).await? + 1) });
+        assert_eq!(d.take_result().unwrap().unwrap(), 4);
+    }
+}
