@@ -49,9 +49,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod buffer;
+pub mod defer;
 pub mod manual;
 pub mod reactor;
 pub mod time;
 
+pub use defer::{Deferred, Failure};
 pub use reactor::Reactor;
 pub use torsion_sys as sys;
