@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 use torsion_sys::signal::SignalWatch;
 use torsion_sys::{AnyPoller, Backend, Events, Interest, LocalFn, Waker};
 
+use crate::defer::{Deferred, Failure};
 use crate::time::{DelayedCall, ReactorTime, TimerQueue};
 
 pub use builder::ReactorBuilder;
@@ -172,6 +173,10 @@ impl Reactor {
             exit_signal: Cell::new(None),
             catch_panics: b.catch_panics,
         };
+        // `from_future` tasks on this thread that are woken from other threads get the
+        // loop's attention through the mailbox.
+        let mailbox = inner.mailbox.clone();
+        crate::defer::set_remote_wake_hook(Some(Arc::new(move || mailbox.wake_tasks())));
         Ok(Reactor {
             inner: Rc::new(inner),
         })
@@ -430,6 +435,54 @@ impl Reactor {
         Ok(())
     }
 
+    /// Runs `f` on the thread pool and returns a Deferred that fires, on the reactor
+    /// thread, with its result (Twisted's `deferToThread`). An `Err` from `f` becomes the
+    /// Deferred's failure; so does a panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use torsion::Reactor;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let r = reactor.clone();
+    /// let sum = reactor
+    ///     .defer_to_thread(|| Ok::<_, std::io::Error>((1..=100u32).sum::<u32>()))
+    ///     .add_callback(move |sum| {
+    ///         r.stop().unwrap();
+    ///         Ok(sum)
+    ///     });
+    /// reactor.run()?;
+    /// assert_eq!(sum.take_result().unwrap().unwrap(), 5050);
+    /// # reactor.close();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn defer_to_thread<T, E, F>(&self, f: F) -> Deferred<T>
+    where
+        T: Send + 'static,
+        E: std::error::Error + Send + 'static,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+    {
+        let d = Deferred::new();
+        let target = d.clone();
+        let submitted = self.call_in_thread_then(f, move |_, result| {
+            let result = match result {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => Err(Failure::new(e)),
+                Err(panic) => Err(Failure::msg(format!(
+                    "the function given to defer_to_thread panicked: {}",
+                    panic_message(&*panic)
+                ))),
+            };
+            let _ = target.fire(result);
+        });
+        if let Err(e) = submitted {
+            let _ = d.errback(Failure::new(e));
+        }
+        d
+    }
+
     fn complete(&self, id: u64, result: Box<dyn std::any::Any + Send>) {
         let completion = self.inner.completions.borrow_mut().remove(&id);
         if let Some(completion) = completion {
@@ -484,6 +537,7 @@ impl Reactor {
         inner.pool.borrow_mut().stop();
         let signals = inner.signals.borrow_mut().take();
         drop(signals);
+        crate::defer::set_remote_wake_hook(None);
     }
 
     /// Runs `f`, catching and logging a panic if the reactor is set to.
@@ -492,14 +546,21 @@ impl Reactor {
             return f();
         }
         if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(non-string panic payload)".to_string());
-            log::error!("panic in {what} caught by the reactor: {msg}");
+            log::error!(
+                "panic in {what} caught by the reactor: {}",
+                panic_message(&*panic)
+            );
         }
     }
+}
+
+/// The message of a panic payload, if it is a string.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(non-string panic payload)".to_string())
 }
 
 fn stale_key() -> io::Error {

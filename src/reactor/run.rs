@@ -9,7 +9,9 @@ use std::time::Duration;
 use torsion_sys::signal::SignalWatch;
 use torsion_sys::{Interest, LocalFn, Readiness, Token};
 
+use super::triggers::Trigger;
 use super::{Phase, Reactor, ReactorError, SystemEvent, TriggerId};
+use crate::defer::{Deferred, DeferredList};
 
 /// The signals `handle_signals` turns into a graceful stop.
 const SIGNALS: [i32; 2] = [torsion_sys::signal::SIGINT, torsion_sys::signal::SIGTERM];
@@ -192,6 +194,14 @@ impl Reactor {
             let _ = self.stop();
         }
 
+        // `from_future` tasks woken from other threads resume here, on their own thread.
+        if inner.mailbox.take_tasks_woken() {
+            self.guarded(
+                "a task woken from another thread",
+                crate::defer::run_remote_wakeups,
+            );
+        }
+
         // Calls from other threads, in the order they were posted.
         if inner.mailbox.has_pending() {
             let mut calls = std::mem::take(&mut *inner.thread_calls.borrow_mut());
@@ -273,7 +283,21 @@ impl Reactor {
         self.inner
             .triggers
             .borrow_mut()
-            .add(phase, event, LocalFn::new(f))
+            .add(phase, event, Trigger::Plain(LocalFn::new(f)))
+    }
+
+    /// Adds a "before" trigger that returns a Deferred: the event's "during" and "after"
+    /// phases wait until every such Deferred has fired (Twisted's behaviour for a
+    /// before-trigger that returns a Deferred). A shutdown trigger can so finish work (say,
+    /// let connections drain) while the reactor keeps running. A failure is logged.
+    pub fn add_system_event_trigger_deferred<F>(&self, event: SystemEvent, f: F) -> TriggerId
+    where
+        F: FnOnce() -> Deferred<()> + 'static,
+    {
+        self.inner
+            .triggers
+            .borrow_mut()
+            .add(Phase::Before, event, Trigger::Waiting(Box::new(f)))
     }
 
     /// Removes a trigger that has not run yet; false if there is no such trigger.
@@ -282,10 +306,50 @@ impl Reactor {
         removed.is_some()
     }
 
-    /// Fires `event`: its "before" triggers, then the reactor's own work for it together
-    /// with the "during" triggers, then the "after" triggers (Twisted's order).
+    /// Fires `event`: its "before" triggers, then (once the Deferreds any of them returned
+    /// have fired) the reactor's own work for it together with the "during" triggers, then
+    /// the "after" triggers (Twisted's order).
     pub fn fire_system_event(&self, event: SystemEvent) {
-        self.run_triggers(event, Phase::Before);
+        let mut waits = Vec::new();
+        loop {
+            let next = self
+                .inner
+                .triggers
+                .borrow_mut()
+                .take_first(event, Phase::Before);
+            match next {
+                None => break,
+                Some(Trigger::Plain(f)) => self.guarded("a system event trigger", || f.call()),
+                Some(Trigger::Waiting(f)) => {
+                    let mut out = None;
+                    self.guarded("a system event trigger", || out = Some(f()));
+                    if let Some(d) = out.filter(|d| !d.called()) {
+                        waits.push(d);
+                    }
+                }
+            }
+        }
+        if waits.is_empty() {
+            self.continue_firing(event);
+            return;
+        }
+        let reactor = self.clone();
+        // The inputs hold the list (whoever fires a Deferred holds it), so our handle to the
+        // result can go.
+        let resumed = DeferredList::new(waits)
+            .consume_errors(true)
+            .into_deferred()
+            .add_callback(move |results| {
+                for failure in results.into_iter().filter_map(Result::err) {
+                    log::error!("a before-{event:?} trigger failed: {failure}");
+                }
+                reactor.continue_firing(event);
+                Ok(())
+            });
+        drop(resumed);
+    }
+
+    fn continue_firing(&self, event: SystemEvent) {
         match event {
             SystemEvent::Startup => self.really_start_running(),
             SystemEvent::Shutdown => {
@@ -300,8 +364,13 @@ impl Reactor {
     fn run_triggers(&self, event: SystemEvent, phase: Phase) {
         loop {
             let next = self.inner.triggers.borrow_mut().take_first(event, phase);
-            let Some(f) = next else { break };
-            self.guarded("a system event trigger", || f.call());
+            match next {
+                None => break,
+                Some(Trigger::Plain(f)) => self.guarded("a system event trigger", || f.call()),
+                Some(Trigger::Waiting(f)) => {
+                    self.guarded("a system event trigger", || drop(f()));
+                }
+            }
         }
     }
 

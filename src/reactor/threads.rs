@@ -25,6 +25,8 @@ pub(crate) struct Mailbox {
     /// when it sets this, so a burst costs one wake-up.
     pending: AtomicBool,
     closed: AtomicBool,
+    /// Set when a `from_future` task of this thread was woken from another thread.
+    tasks_woken: AtomicBool,
     pub(crate) waker: Waker,
     owner: ThreadId,
 }
@@ -35,6 +37,7 @@ impl Mailbox {
             queue: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            tasks_woken: AtomicBool::new(false),
             waker,
             owner: thread::current().id(),
         })
@@ -58,7 +61,20 @@ impl Mailbox {
 
     /// True if calls may be waiting.
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(Ordering::Acquire)
+        self.pending.load(Ordering::Acquire) || self.tasks_woken.load(Ordering::Acquire)
+    }
+
+    /// Called (from any thread) when a task of the reactor's thread was woken remotely:
+    /// the loop wakes and moves it to the thread's run queue.
+    pub(crate) fn wake_tasks(&self) {
+        if !self.tasks_woken.swap(true, Ordering::AcqRel) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// True (once) if tasks were woken remotely since the last call.
+    pub(crate) fn take_tasks_woken(&self) -> bool {
+        self.tasks_woken.swap(false, Ordering::AcqRel)
     }
 
     /// Moves the posted calls into `into` (an empty vector whose capacity is reused).

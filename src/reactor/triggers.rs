@@ -7,6 +7,8 @@ use std::fmt;
 
 use torsion_sys::LocalFn;
 
+use crate::defer::Deferred;
+
 /// A system event the reactor fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SystemEvent {
@@ -38,18 +40,26 @@ pub enum Phase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TriggerId(u64);
 
-struct Trigger {
+/// What a trigger runs.
+pub(crate) enum Trigger {
+    /// A plain call.
+    Plain(LocalFn),
+    /// A call whose Deferred the event waits for (before-phase only).
+    Waiting(Box<dyn FnOnce() -> Deferred<()>>),
+}
+
+struct Registered {
     id: TriggerId,
     event: SystemEvent,
     phase: Phase,
-    f: LocalFn,
+    f: Trigger,
 }
 
 /// Registered triggers, in the order they were added. Each runs once, when its event fires
 /// (as in Twisted, where firing pops triggers off their phase list).
 pub(crate) struct Triggers {
     next_id: u64,
-    list: Vec<Trigger>,
+    list: Vec<Registered>,
 }
 
 impl Triggers {
@@ -60,10 +70,10 @@ impl Triggers {
         }
     }
 
-    pub(crate) fn add(&mut self, phase: Phase, event: SystemEvent, f: LocalFn) -> TriggerId {
+    pub(crate) fn add(&mut self, phase: Phase, event: SystemEvent, f: Trigger) -> TriggerId {
         let id = TriggerId(self.next_id);
         self.next_id += 1;
-        self.list.push(Trigger {
+        self.list.push(Registered {
             id,
             event,
             phase,
@@ -74,14 +84,14 @@ impl Triggers {
 
     /// Removes a trigger that has not run yet; returns it so the caller can drop it outside
     /// any borrow.
-    pub(crate) fn remove(&mut self, id: TriggerId) -> Option<LocalFn> {
+    pub(crate) fn remove(&mut self, id: TriggerId) -> Option<Trigger> {
         let at = self.list.iter().position(|t| t.id == id)?;
         Some(self.list.remove(at).f)
     }
 
     /// Takes the first trigger for `event` in `phase`, if any. Firing calls this until it
     /// returns `None`, so triggers added while firing run too.
-    pub(crate) fn take_first(&mut self, event: SystemEvent, phase: Phase) -> Option<LocalFn> {
+    pub(crate) fn take_first(&mut self, event: SystemEvent, phase: Phase) -> Option<Trigger> {
         let at = self
             .list
             .iter()
@@ -90,7 +100,7 @@ impl Triggers {
     }
 
     /// Drops every trigger (the caller drops the returned closures outside any borrow).
-    pub(crate) fn take_all(&mut self) -> Vec<LocalFn> {
+    pub(crate) fn take_all(&mut self) -> Vec<Trigger> {
         self.list.drain(..).map(|t| t.f).collect()
     }
 }
