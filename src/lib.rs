@@ -46,13 +46,16 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
-#![doc(test(attr(deny(warnings))))]
+#![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 pub mod buffer;
 pub mod defer;
 pub mod manual;
+pub mod protocol;
 pub mod reactor;
+pub mod tcp;
 pub mod time;
+pub mod transport;
 
 pub use defer::{Deferred, Failure};
 pub use reactor::Reactor;

@@ -35,6 +35,7 @@
 
 mod builder;
 mod error;
+mod io_shared;
 mod run;
 mod sources;
 mod threads;
@@ -105,6 +106,7 @@ pub(crate) struct Inner {
     signals: RefCell<Option<SignalWatch>>,
     exit_signal: Cell<Option<i32>>,
     catch_panics: bool,
+    io: io_shared::IoShared,
 }
 
 /// The event loop. See the [module docs](self) for the turn's phases and the re-entrancy
@@ -172,6 +174,7 @@ impl Reactor {
             signals: RefCell::new(None),
             exit_signal: Cell::new(None),
             catch_panics: b.catch_panics,
+            io: io_shared::IoShared::new(),
         };
         // `from_future` tasks on this thread that are woken from other threads get the
         // loop's attention through the mailbox.

@@ -28,7 +28,8 @@ pub use self::io::{
     write, writev,
 };
 pub use self::tcp::{
-    accept, set_keepalive, set_linger_zero, set_nodelay, set_reuse_port, tcp_connect, tcp_listen,
+    accept, set_keepalive, set_linger_zero, set_nodelay, set_reuse_port, tcp_connect,
+    tcp_connect_from, tcp_listen,
 };
 pub use self::udp::{recv_from, send_to, udp_bind};
 pub use self::unix::{
@@ -36,6 +37,16 @@ pub use self::unix::{
 };
 
 use std::io as stdio;
+
+/// True for the errors that mean "no descriptor (or buffer) for another connection right
+/// now": `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`. A server should not retry `accept` in a
+/// loop on them.
+pub fn is_out_of_descriptors(error: &stdio::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 

@@ -38,7 +38,20 @@ pub fn tcp_listen(addr: SocketAddr, backlog: i32, reuse_addr: bool) -> io::Resul
 /// Errors other than `EINPROGRESS` (and `EINTR`, which means the same) from `connect`,
 /// such as `ENETUNREACH`, or from `socket`.
 pub fn tcp_connect(addr: SocketAddr) -> io::Result<(OwnedFd, bool)> {
+    tcp_connect_from(addr, None)
+}
+
+/// [`tcp_connect`], first binding the socket to `bind` (a local address; port 0 lets the
+/// kernel pick the port) when given: Twisted's `bindAddress`.
+///
+/// # Errors
+///
+/// As [`tcp_connect`], plus `bind`'s errors (say `AddrNotAvailable`).
+pub fn tcp_connect_from(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<(OwnedFd, bool)> {
     let fd = new_socket(family_of(&addr), SocketType::STREAM)?;
+    if let Some(local) = bind {
+        rustix::net::bind(&fd, &local)?;
+    }
     match rustix::net::connect(&fd, &addr) {
         Ok(()) => Ok((fd, true)),
         Err(Errno::INPROGRESS) | Err(Errno::INTR) => Ok((fd, false)),

@@ -1,0 +1,105 @@
+//! The programming model: [`Protocol`] (what happens on one connection), [`Factory`] (makes a
+//! protocol per connection), [`ClientFactory`] (also hears about connection attempts), and
+//! the values they exchange ([`Address`], [`ConnectionLost`]).
+//!
+//! See [`crate::manual::programming_model`] for why protocols look the way they do.
+//!
+//! Tests: `tests/tcp_*.rs`, and the protocol tests of every later module.
+
+mod address;
+mod factory;
+mod lost;
+
+use crate::transport::Transport;
+
+pub use address::Address;
+pub use factory::{for_protocol, ClientFactory, Factory, ForProtocol};
+pub use lost::ConnectionLost;
+
+/// What happens on one connection (Twisted's `IProtocol`).
+///
+/// A protocol is owned by its connection and called with `&mut self`, so its own state needs
+/// no `RefCell`. Every callback also gets the connection's [`Transport`]: write to it, close
+/// it, or keep a clone of it (a factory's set of connected clients is a set of transports).
+/// The reactor calls a protocol only from the top of its loop, never from inside another
+/// callback, so writing to or closing any connection, this one included, from any callback is
+/// always safe: it changes the transport and the effects (`connection_lost`, say) arrive in
+/// later callbacks.
+///
+/// # Examples
+///
+/// Twisted's echo protocol:
+///
+/// ```
+/// use torsion::protocol::Protocol;
+/// use torsion::transport::Transport;
+///
+/// struct Echo;
+///
+/// impl Protocol for Echo {
+///     fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+///         transport.write(data);
+///     }
+/// }
+/// ```
+pub trait Protocol: 'static {
+    /// The connection is up (Twisted's `makeConnection` + `connectionMade`).
+    fn connection_made(&mut self, transport: &Transport) {
+        let _ = transport;
+    }
+
+    /// Bytes arrived. `data` is borrowed from the reactor's read buffer: copy what you want
+    /// to keep. There is no relation between reads and the peer's writes: one message may
+    /// arrive in several calls, several messages in one.
+    fn data_received(&mut self, transport: &Transport, data: &[u8]);
+
+    /// The connection is closed, for `reason`. The last call the protocol gets; the
+    /// transport is already closed (writes to it are ignored) but still tells its addresses.
+    fn connection_lost(&mut self, transport: &Transport, reason: ConnectionLost) {
+        let _ = (transport, reason);
+    }
+
+    /// Whether this protocol handles half-closed connections (Twisted's
+    /// `IHalfCloseableProtocol`). If false (the default), the peer's end of input closes the
+    /// connection once what was written to it has been sent; if true,
+    /// [`read_connection_lost`](Protocol::read_connection_lost) is called instead and the
+    /// connection stays open for writing.
+    fn half_closeable(&self) -> bool {
+        false
+    }
+
+    /// The peer will send nothing more (it shut down its writing side). Only called when
+    /// [`half_closeable`](Protocol::half_closeable) is true; the protocol must call
+    /// `lose_connection` itself when it is done writing.
+    fn read_connection_lost(&mut self, transport: &Transport) {
+        transport.lose_connection();
+    }
+
+    /// Our writing side was shut down after
+    /// [`Transport::lose_write_connection`] and everything queued was sent. Only called
+    /// when [`half_closeable`](Protocol::half_closeable) is true.
+    fn write_connection_lost(&mut self, transport: &Transport) {
+        let _ = transport;
+    }
+}
+
+impl<P: Protocol + ?Sized> Protocol for Box<P> {
+    fn connection_made(&mut self, transport: &Transport) {
+        (**self).connection_made(transport)
+    }
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        (**self).data_received(transport, data)
+    }
+    fn connection_lost(&mut self, transport: &Transport, reason: ConnectionLost) {
+        (**self).connection_lost(transport, reason)
+    }
+    fn half_closeable(&self) -> bool {
+        (**self).half_closeable()
+    }
+    fn read_connection_lost(&mut self, transport: &Transport) {
+        (**self).read_connection_lost(transport)
+    }
+    fn write_connection_lost(&mut self, transport: &Transport) {
+        (**self).write_connection_lost(transport)
+    }
+}

@@ -1,0 +1,568 @@
+//! [`Connection`]: one connected stream socket (TCP or Unix) and the protocol on it.
+//!
+//! Reading: one `read` per readiness event into the reactor's shared buffer, handed to
+//! `data_received` by reference. Writing: `write` copies into the connection's
+//! [`WriteQueue`] and asks for a flush just before the loop next polls, so all writes of a
+//! turn leave in one `sendmsg`; if the kernel takes less, the rest waits for writability.
+//!
+//! Tests: `tests/tcp_*.rs`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::{self, IoSlice};
+use std::os::fd::OwnedFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::{Rc, Weak};
+
+use torsion_sys::{socket, Interest, Readiness};
+
+use crate::buffer::WriteQueue;
+use crate::defer::Failure;
+use crate::protocol::{Address, ConnectionLost, Protocol};
+use crate::reactor::{IoHandler, Reactor, SourceKey};
+use crate::transport::{Producer, ProducerError, Transport, TransportCore};
+
+use super::connector::ConnectorInner;
+
+/// Default high-water mark of the write buffer: 64 KiB, Twisted's `bufferSize`.
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+/// Default low-water mark: 0, so a paused producer resumes once the buffer is empty, as in
+/// Twisted.
+pub const DEFAULT_LOW_WATER: usize = 0;
+
+/// Most buffers handed to one `sendmsg`.
+const MAX_IOV: usize = 64;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Open,
+    /// Closing once the queue is empty (and no producer is registered).
+    Closing,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WriteSide {
+    Open,
+    /// `lose_write_connection`: shut down once the queue is empty.
+    ShutdownRequested,
+    Shut,
+}
+
+struct State {
+    phase: Phase,
+    write_side: WriteSide,
+    queue: WriteQueue,
+    /// The user paused reading (`pause_producing`).
+    read_paused: bool,
+    /// End of input seen (or reading stopped for good).
+    read_closed: bool,
+    flush_scheduled: bool,
+    /// The kernel's buffer was full: wait for writability before writing again.
+    want_write: bool,
+    /// Interest registered with the reactor now.
+    interest: Interest,
+    producer: Option<Producer>,
+    producer_paused: bool,
+    high_water: usize,
+    low_water: usize,
+    /// Why the connection closes, once `Closing` completes.
+    closing_reason: Option<ConnectionLost>,
+}
+
+/// A connected stream socket with its protocol. Shared as an `Rc`: the reactor holds it as
+/// the source's handler and every [`Transport`] handed to the protocol points at it.
+pub(crate) struct Connection {
+    reactor: Reactor,
+    me: Weak<Connection>,
+    fd: RefCell<Option<OwnedFd>>,
+    key: Cell<Option<SourceKey>>,
+    protocol: RefCell<Option<Box<dyn Protocol>>>,
+    st: RefCell<State>,
+    host: Address,
+    peer: Address,
+    is_tcp: bool,
+    client: Option<Rc<ConnectorInner>>,
+}
+
+impl Connection {
+    /// Registers an established socket and calls the protocol's `connection_made`.
+    pub(crate) fn start(
+        reactor: &Reactor,
+        fd: OwnedFd,
+        host: Address,
+        peer: Address,
+        protocol: Box<dyn Protocol>,
+        client: Option<Rc<ConnectorInner>>,
+    ) -> io::Result<Rc<Connection>> {
+        let is_tcp = matches!(host, Address::Tcp(_));
+        let conn = Rc::new_cyclic(|me| Connection {
+            reactor: reactor.clone(),
+            me: me.clone(),
+            fd: RefCell::new(None),
+            key: Cell::new(None),
+            protocol: RefCell::new(Some(protocol)),
+            st: RefCell::new(State {
+                phase: Phase::Open,
+                write_side: WriteSide::Open,
+                queue: WriteQueue::new(),
+                read_paused: false,
+                read_closed: false,
+                flush_scheduled: false,
+                want_write: false,
+                interest: Interest::READABLE,
+                producer: None,
+                producer_paused: false,
+                high_water: DEFAULT_HIGH_WATER,
+                low_water: DEFAULT_LOW_WATER,
+                closing_reason: None,
+            }),
+            host,
+            peer,
+            is_tcp,
+            client,
+        });
+        let handler: Rc<dyn IoHandler> = conn.clone();
+        let key = reactor.add_source(&fd, Interest::READABLE, handler)?;
+        conn.key.set(Some(key));
+        *conn.fd.borrow_mut() = Some(fd);
+        conn.call_protocol(|p, t| p.connection_made(t));
+        Ok(conn)
+    }
+
+    fn this(&self) -> Rc<Connection> {
+        self.me
+            .upgrade()
+            .expect("a connection is alive while its methods run")
+    }
+
+    pub(crate) fn transport(&self) -> Transport {
+        Transport::new(self.this())
+    }
+
+    /// Calls into the protocol with the transport, containing a panic to this connection.
+    fn call_protocol(&self, f: impl FnOnce(&mut dyn Protocol, &Transport)) {
+        let transport = self.transport();
+        let Ok(mut slot) = self.protocol.try_borrow_mut() else {
+            // Not reachable by design (protocols are only called from the top of the loop);
+            // if it ever happens, dropping the event beats a RefCell panic.
+            log::error!("re-entrant protocol call on {}; event dropped", self.peer);
+            return;
+        };
+        let Some(protocol) = slot.as_mut() else {
+            return;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| f(&mut **protocol, &transport)));
+        drop(slot);
+        if let Err(panic) = result {
+            let msg = crate::reactor::panic_message(&*panic);
+            log::error!(
+                "protocol for {} panicked: {msg}; closing that connection",
+                self.peer
+            );
+            self.close_now(ConnectionLost::Lost(Failure::msg(format!(
+                "the protocol panicked: {msg}"
+            ))));
+        }
+    }
+
+    fn half_closeable(&self) -> bool {
+        self.protocol
+            .try_borrow()
+            .ok()
+            .and_then(|p| p.as_ref().map(|p| p.half_closeable()))
+            .unwrap_or(false)
+    }
+
+    fn do_read(&self) {
+        let result = self.reactor.with_read_buffer(|buf| {
+            let n = {
+                let fd = self.fd.borrow();
+                let Some(fd) = fd.as_ref() else {
+                    return Ok(());
+                };
+                match socket::read(fd, buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            };
+            if n == 0 {
+                self.read_eof();
+            } else {
+                self.call_protocol(|p, t| p.data_received(t, &buf[..n]));
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            self.close_now(ConnectionLost::from_io(e));
+        }
+    }
+
+    /// The peer will send no more.
+    fn read_eof(&self) {
+        self.st.borrow_mut().read_closed = true;
+        self.update_interest();
+        if self.half_closeable() {
+            self.call_protocol(|p, t| p.read_connection_lost(t));
+        } else {
+            // Send what was written before closing: the peer may still be reading.
+            self.begin_close(ConnectionLost::Done);
+        }
+    }
+
+    fn begin_close(&self, reason: ConnectionLost) {
+        {
+            let mut st = self.st.borrow_mut();
+            if st.phase != Phase::Open {
+                return;
+            }
+            st.phase = Phase::Closing;
+            st.closing_reason = Some(reason);
+        }
+        self.update_interest();
+        self.schedule_flush();
+    }
+
+    fn schedule_flush(&self) {
+        let mut st = self.st.borrow_mut();
+        if st.flush_scheduled || st.want_write || st.phase == Phase::Closed {
+            return;
+        }
+        st.flush_scheduled = true;
+        drop(st);
+        let me = self.this();
+        self.reactor.call_before_poll(move || me.flush());
+    }
+
+    /// Writes what is queued (one system call), then finishes a pending close or
+    /// write shutdown and resumes a paused producer if the queue drained.
+    fn flush(&self) {
+        let mut st = self.st.borrow_mut();
+        st.flush_scheduled = false;
+        if st.phase == Phase::Closed {
+            return;
+        }
+        if !st.queue.is_empty() {
+            let result = {
+                let fd = self.fd.borrow();
+                let Some(fd) = fd.as_ref() else {
+                    return;
+                };
+                let mut slices = [IoSlice::new(&[]); MAX_IOV];
+                let n = st.queue.io_slices(&mut slices);
+                if n == 1 {
+                    socket::send_nosignal(fd, &slices[0])
+                } else {
+                    socket::sendv_nosignal(fd, &slices[..n])
+                }
+            };
+            match result {
+                Ok(n) => {
+                    let pool = self.reactor.buffer_pool().clone();
+                    st.queue.consume(&pool, n);
+                    st.want_write = !st.queue.is_empty();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => st.want_write = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => st.want_write = true,
+                Err(e) => {
+                    drop(st);
+                    self.close_now(ConnectionLost::from_io(e));
+                    return;
+                }
+            }
+        }
+        let len = st.queue.len();
+        let resume = match st.producer.clone() {
+            Some(Producer::Push(p)) if st.producer_paused && len <= st.low_water => {
+                st.producer_paused = false;
+                Some(Producer::Push(p))
+            }
+            Some(Producer::Pull(p)) if len == 0 => Some(Producer::Pull(p)),
+            _ => None,
+        };
+        let finish_close = len == 0 && st.phase == Phase::Closing && st.producer.is_none();
+        let shut_write = len == 0 && st.write_side == WriteSide::ShutdownRequested;
+        drop(st);
+        self.update_interest();
+        // The producer and protocol run with no borrow held, from the top of the loop.
+        match resume {
+            Some(Producer::Push(p)) => p.resume_producing(),
+            Some(Producer::Pull(p)) => p.resume_producing(),
+            None => {}
+        }
+        if finish_close {
+            let reason = self.st.borrow_mut().closing_reason.take();
+            self.close_now(reason.unwrap_or(ConnectionLost::Done));
+        } else if shut_write {
+            self.shut_write();
+        }
+    }
+
+    fn shut_write(&self) {
+        let result = match self.fd.borrow().as_ref() {
+            Some(fd) => socket::shutdown_write(fd),
+            None => return,
+        };
+        self.st.borrow_mut().write_side = WriteSide::Shut;
+        match result {
+            Ok(()) if self.half_closeable() => {
+                self.call_protocol(|p, t| p.write_connection_lost(t))
+            }
+            Ok(()) => {}
+            Err(e) => self.close_now(ConnectionLost::from_io(e)),
+        }
+    }
+
+    /// Registers the interest the state calls for, if it changed.
+    fn update_interest(&self) {
+        let mut st = self.st.borrow_mut();
+        if st.phase == Phase::Closed {
+            return;
+        }
+        let mut want = Interest::empty();
+        if st.phase == Phase::Open && !st.read_paused && !st.read_closed {
+            want |= Interest::READABLE;
+        }
+        if st.want_write {
+            want |= Interest::WRITABLE;
+        }
+        if want == st.interest {
+            return;
+        }
+        let Some(key) = self.key.get() else {
+            return;
+        };
+        let result = match self.fd.borrow().as_ref() {
+            Some(fd) => self.reactor.set_interest(key, fd, want),
+            None => return,
+        };
+        match result {
+            Ok(()) => st.interest = want,
+            Err(e) => {
+                drop(st);
+                self.close_now(ConnectionLost::from_io(e));
+            }
+        }
+    }
+
+    /// Closes the socket now and delivers `connection_lost` from the next pending phase.
+    pub(crate) fn close_now(&self, reason: ConnectionLost) {
+        let producer = {
+            let mut st = self.st.borrow_mut();
+            if st.phase == Phase::Closed {
+                return;
+            }
+            st.phase = Phase::Closed;
+            st.want_write = false;
+            let pool = self.reactor.buffer_pool().clone();
+            st.queue.clear(&pool);
+            st.producer.take()
+        };
+        let fd = self.fd.borrow_mut().take();
+        if let (Some(key), Some(fd)) = (self.key.take(), fd.as_ref()) {
+            let _ = self.reactor.remove_source(key, fd);
+        }
+        drop(fd);
+        let me = self.this();
+        self.reactor
+            .call_soon(move || me.deliver_lost(producer, reason));
+    }
+
+    fn deliver_lost(&self, producer: Option<Producer>, reason: ConnectionLost) {
+        if let Some(producer) = producer {
+            producer.stop_producing();
+        }
+        let transport = self.transport();
+        let protocol = self.protocol.borrow_mut().take();
+        if let Some(mut protocol) = protocol {
+            let lost = reason.clone();
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                protocol.connection_lost(&transport, lost)
+            }));
+            if let Err(panic) = result {
+                log::error!(
+                    "connection_lost of the protocol for {} panicked: {}",
+                    self.peer,
+                    crate::reactor::panic_message(&*panic)
+                );
+            }
+            drop(protocol);
+        }
+        if let Some(client) = &self.client {
+            client.connection_lost(&reason);
+        }
+    }
+}
+
+impl IoHandler for Connection {
+    fn ready(&self, _reactor: &Reactor, readiness: Readiness) {
+        let reading = {
+            let st = self.st.borrow();
+            st.phase == Phase::Open && !st.read_paused && !st.read_closed
+        };
+        if reading && readiness.wants_read() {
+            self.do_read();
+        }
+        if readiness.wants_write() && self.st.borrow().want_write {
+            self.st.borrow_mut().want_write = false;
+            self.flush();
+        }
+    }
+}
+
+impl TransportCore for Connection {
+    fn write(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let pause = {
+            let mut st = self.st.borrow_mut();
+            if st.phase != Phase::Open || st.write_side != WriteSide::Open {
+                return;
+            }
+            st.queue.write(self.reactor.buffer_pool(), data);
+            let over = st.queue.len() > st.high_water && !st.producer_paused;
+            match st.producer.clone() {
+                Some(Producer::Push(p)) if over => {
+                    st.producer_paused = true;
+                    Some(p)
+                }
+                _ => None,
+            }
+        };
+        if let Some(p) = pause {
+            // Not from inside write(): the caller may be the producer itself.
+            self.reactor.call_soon(move || p.pause_producing());
+        }
+        self.schedule_flush();
+    }
+
+    fn write_sequence(&self, data: &[&[u8]]) {
+        for d in data {
+            self.write(d);
+        }
+    }
+
+    fn lose_connection(&self) {
+        self.begin_close(ConnectionLost::Done);
+    }
+
+    fn abort_connection(&self) {
+        self.close_now(ConnectionLost::Aborted);
+    }
+
+    fn lose_write_connection(&self) {
+        {
+            let mut st = self.st.borrow_mut();
+            if st.phase != Phase::Open || st.write_side != WriteSide::Open {
+                return;
+            }
+            st.write_side = WriteSide::ShutdownRequested;
+        }
+        self.schedule_flush();
+    }
+
+    fn get_peer(&self) -> Address {
+        self.peer.clone()
+    }
+
+    fn get_host(&self) -> Address {
+        self.host.clone()
+    }
+
+    fn pause_producing(&self) {
+        self.st.borrow_mut().read_paused = true;
+        self.update_interest();
+    }
+
+    fn resume_producing(&self) {
+        self.st.borrow_mut().read_paused = false;
+        self.update_interest();
+    }
+
+    fn register_producer(&self, producer: Producer) -> Result<(), ProducerError> {
+        let mut st = self.st.borrow_mut();
+        if st.phase == Phase::Closed {
+            return Err(ProducerError::Closed);
+        }
+        if st.producer.is_some() {
+            return Err(ProducerError::AlreadyRegistered);
+        }
+        st.producer = Some(producer.clone());
+        st.producer_paused = false;
+        let over = st.queue.len() > st.high_water;
+        drop(st);
+        match producer {
+            Producer::Push(p) if over => {
+                self.st.borrow_mut().producer_paused = true;
+                self.reactor.call_soon(move || p.pause_producing());
+            }
+            // A pull producer is asked for its first piece at once (from the loop).
+            Producer::Pull(p) => self.reactor.call_soon(move || p.resume_producing()),
+            Producer::Push(_) => {}
+        }
+        Ok(())
+    }
+
+    fn unregister_producer(&self) {
+        let closing = {
+            let mut st = self.st.borrow_mut();
+            st.producer = None;
+            st.producer_paused = false;
+            st.phase == Phase::Closing
+        };
+        if closing {
+            self.schedule_flush();
+        }
+    }
+
+    fn set_write_watermarks(&self, high: usize, low: usize) {
+        let mut st = self.st.borrow_mut();
+        st.high_water = high;
+        st.low_water = low.min(high);
+    }
+
+    fn write_buffer_len(&self) -> usize {
+        self.st.borrow().queue.len()
+    }
+
+    fn is_disconnecting(&self) -> bool {
+        self.st.borrow().phase == Phase::Closing
+    }
+
+    fn is_connected(&self) -> bool {
+        self.st.borrow().phase != Phase::Closed
+    }
+
+    fn set_tcp_no_delay(&self, on: bool) -> io::Result<()> {
+        match (self.is_tcp, self.fd.borrow().as_ref()) {
+            (true, Some(fd)) => socket::set_nodelay(fd, on),
+            (false, _) => Err(io::ErrorKind::Unsupported.into()),
+            (true, None) => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn set_tcp_keep_alive(&self, on: bool) -> io::Result<()> {
+        match (self.is_tcp, self.fd.borrow().as_ref()) {
+            (true, Some(fd)) => socket::set_keepalive(fd, on),
+            (false, _) => Err(io::ErrorKind::Unsupported.into()),
+            (true, None) => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn reactor(&self) -> Option<Reactor> {
+        Some(self.reactor.clone())
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.st.borrow();
+        f.debug_struct("Connection")
+            .field("peer", &self.peer)
+            .field("phase", &st.phase)
+            .field("queued", &st.queue.len())
+            .finish()
+    }
+}
