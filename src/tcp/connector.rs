@@ -12,7 +12,6 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
@@ -24,29 +23,7 @@ use crate::reactor::{IoHandler, Reactor, SourceKey};
 use crate::time::DelayedCall;
 
 use super::connection::Connection;
-
-/// Where a connector connects to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
-    /// A host name or IP address, and a port.
-    Tcp {
-        /// Name or address literal.
-        host: String,
-        /// Port.
-        port: u16,
-    },
-    /// A Unix socket path.
-    Unix(PathBuf),
-}
-
-impl fmt::Display for Destination {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Destination::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
-            Destination::Unix(p) => write!(f, "unix:{}", p.display()),
-        }
-    }
-}
+use super::handles::{Connector, ConnectorCore, Destination};
 
 enum State {
     Disconnected,
@@ -58,13 +35,6 @@ enum State {
         peer: Address,
     },
     Connected(Weak<Connection>),
-}
-
-/// A client connection attempt and, once connected, the connection (Twisted's
-/// `IConnector`). Cheap to clone.
-#[derive(Clone)]
-pub struct Connector {
-    pub(crate) inner: Rc<ConnectorInner>,
 }
 
 pub(crate) struct ConnectorInner {
@@ -80,15 +50,16 @@ pub(crate) struct ConnectorInner {
     factory_started: Cell<bool>,
 }
 
-impl Connector {
-    pub(crate) fn new(
+impl ConnectorInner {
+    /// A connector for `dest` (not connecting yet).
+    pub(crate) fn create(
         reactor: &Reactor,
         dest: Destination,
         factory: Rc<dyn ClientFactory>,
         timeout: Option<Duration>,
         bind: Option<SocketAddr>,
-    ) -> Connector {
-        let inner = Rc::new_cyclic(|me| ConnectorInner {
+    ) -> Rc<ConnectorInner> {
+        Rc::new_cyclic(|me| ConnectorInner {
             reactor: reactor.clone(),
             me: me.clone(),
             factory,
@@ -99,19 +70,17 @@ impl Connector {
             timer: RefCell::new(None),
             attempt: Cell::new(0),
             factory_started: Cell::new(false),
-        });
-        Connector { inner }
+        })
+    }
+}
+
+impl ConnectorCore for ConnectorInner {
+    fn connect(&self) {
+        self.start_connecting();
     }
 
-    /// Starts connecting (again). Ignored unless disconnected: call it from
-    /// `client_connection_failed` or `client_connection_lost` to retry or reconnect.
-    pub fn connect(&self) {
-        self.inner.connect();
-    }
-
-    /// Closes the connection (cleanly), or stops the attempt if still connecting.
-    pub fn disconnect(&self) {
-        let connected = match &*self.inner.state.borrow() {
+    fn disconnect(&self) {
+        let connected = match &*self.state.borrow() {
             State::Connected(conn) => Some(conn.upgrade()),
             _ => None,
         };
@@ -122,26 +91,22 @@ impl Connector {
         }
     }
 
-    /// Abandons a connection attempt in progress; the factory's `client_connection_failed`
-    /// gets a [`Cancelled`] failure. Does nothing once connected.
-    pub fn stop_connecting(&self) {
+    fn stop_connecting(&self) {
         let connecting = matches!(
-            *self.inner.state.borrow(),
+            *self.state.borrow(),
             State::Resolving | State::Connecting { .. }
         );
         if connecting {
-            self.inner.failed(Failure::new(Cancelled));
+            self.failed(Failure::new(Cancelled));
         }
     }
 
-    /// Where this connector connects to.
-    pub fn get_destination(&self) -> Destination {
-        self.inner.dest.clone()
+    fn get_destination(&self) -> Destination {
+        self.dest.clone()
     }
 
-    /// True while a connection is established.
-    pub fn is_connected(&self) -> bool {
-        matches!(*self.inner.state.borrow(), State::Connected(_))
+    fn is_connected(&self) -> bool {
+        matches!(*self.state.borrow(), State::Connected(_))
     }
 }
 
@@ -151,14 +116,14 @@ impl ConnectorInner {
     }
 
     fn handle(&self) -> Connector {
-        Connector { inner: self.this() }
+        Connector::new(self.this())
     }
 
     fn as_factory(&self) -> Rc<dyn Factory> {
         self.factory.clone()
     }
 
-    fn connect(&self) {
+    pub(crate) fn start_connecting(&self) {
         if !matches!(*self.state.borrow(), State::Disconnected) {
             return;
         }
@@ -323,11 +288,10 @@ fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address")))
 }
 
-impl fmt::Debug for Connector {
+impl fmt::Debug for ConnectorInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Connector")
-            .field("destination", &self.inner.dest)
-            .field("connected", &self.is_connected())
+        f.debug_struct("ConnectorInner")
+            .field("dest", &self.dest)
             .finish()
     }
 }

@@ -11,11 +11,12 @@
 
 mod connection;
 mod connector;
+mod handles;
 mod port;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -25,8 +26,11 @@ use crate::protocol::{Address, ClientFactory, Factory};
 use crate::Reactor;
 
 pub use connection::{DEFAULT_HIGH_WATER, DEFAULT_LOW_WATER};
-pub use connector::{Connector, Destination};
-pub use port::{ListeningPort, ACCEPT_BATCH, EMFILE_PAUSE};
+pub use handles::{Connector, ConnectorCore, Destination, ListeningPort, PortCore, ReactorTcp};
+pub use port::{ACCEPT_BATCH, EMFILE_PAUSE};
+
+use connector::ConnectorInner;
+use port::PortInner;
 
 /// Twisted's default `backlog` for listening sockets.
 pub const DEFAULT_BACKLOG: i32 = 50;
@@ -88,10 +92,7 @@ impl Reactor {
         backlog: i32,
         interface: &str,
     ) -> io::Result<ListeningPort> {
-        let addr = bind_address(interface, port)?;
-        let fd = socket::tcp_listen(addr, backlog, true)?;
-        let host = Address::Tcp(socket::local_addr(&fd)?);
-        ListeningPort::start(self, fd, host, factory, None)
+        self.listen_tcp_dyn(port, factory, backlog, interface)
     }
 
     /// Connects to `host:port` (a name is resolved off the reactor thread), giving up after
@@ -105,13 +106,7 @@ impl Reactor {
         timeout: Option<Duration>,
         bind_address: Option<SocketAddr>,
     ) -> Connector {
-        let dest = Destination::Tcp {
-            host: host.to_string(),
-            port,
-        };
-        let connector = Connector::new(self, dest, factory, timeout, bind_address);
-        connector.connect();
-        connector
+        self.connect_tcp_dyn(host, port, factory, timeout, bind_address)
     }
 
     /// Listens on a Unix socket at `path`, with the file's permission bits set to `mode`
@@ -128,15 +123,7 @@ impl Reactor {
         backlog: i32,
         mode: u32,
     ) -> io::Result<ListeningPort> {
-        let path: PathBuf = path.as_ref().to_path_buf();
-        remove_stale_socket(&path);
-        let fd = socket::unix_listen(&path, backlog)?;
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
-        }
-        let host = Address::Unix(Some(path.clone()));
-        ListeningPort::start(self, fd, host, factory, Some(path))
+        self.listen_unix_dyn(path.as_ref(), factory, backlog, mode)
     }
 
     /// Connects to the Unix socket at `path`.
@@ -146,10 +133,69 @@ impl Reactor {
         factory: Rc<F>,
         timeout: Option<Duration>,
     ) -> Connector {
-        let dest = Destination::Unix(path.as_ref().to_path_buf());
-        let connector = Connector::new(self, dest, factory, timeout, None);
-        connector.connect();
-        connector
+        self.connect_unix_dyn(path.as_ref(), factory, timeout)
+    }
+}
+
+impl ReactorTcp for Reactor {
+    fn listen_tcp_dyn(
+        &self,
+        port: u16,
+        factory: Rc<dyn Factory>,
+        backlog: i32,
+        interface: &str,
+    ) -> io::Result<ListeningPort> {
+        let addr = bind_address(interface, port)?;
+        let fd = socket::tcp_listen(addr, backlog, true)?;
+        let host = Address::Tcp(socket::local_addr(&fd)?);
+        PortInner::start(self, fd, host, factory, None)
+    }
+
+    fn connect_tcp_dyn(
+        &self,
+        host: &str,
+        port: u16,
+        factory: Rc<dyn ClientFactory>,
+        timeout: Option<Duration>,
+        bind_address: Option<SocketAddr>,
+    ) -> Connector {
+        let dest = Destination::Tcp {
+            host: host.to_string(),
+            port,
+        };
+        let connector = ConnectorInner::create(self, dest, factory, timeout, bind_address);
+        connector.start_connecting();
+        Connector::new(connector)
+    }
+
+    fn listen_unix_dyn(
+        &self,
+        path: &Path,
+        factory: Rc<dyn Factory>,
+        backlog: i32,
+        mode: u32,
+    ) -> io::Result<ListeningPort> {
+        let path = path.to_path_buf();
+        remove_stale_socket(&path);
+        let fd = socket::unix_listen(&path, backlog)?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+        }
+        let host = Address::Unix(Some(path.clone()));
+        PortInner::start(self, fd, host, factory, Some(path))
+    }
+
+    fn connect_unix_dyn(
+        &self,
+        path: &Path,
+        factory: Rc<dyn ClientFactory>,
+        timeout: Option<Duration>,
+    ) -> Connector {
+        let dest = Destination::Unix(path.to_path_buf());
+        let connector = ConnectorInner::create(self, dest, factory, timeout, None);
+        connector.start_connecting();
+        Connector::new(connector)
     }
 }
 

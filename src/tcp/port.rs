@@ -25,6 +25,7 @@ use crate::protocol::{Address, Factory};
 use crate::reactor::{IoHandler, Reactor, SourceKey};
 
 use super::connection::Connection;
+use super::handles::{ListeningPort, PortCore};
 
 /// Most connections accepted per readiness event; more wait for the next turn (the socket
 /// is level-triggered), so a flood of connects cannot monopolise a turn.
@@ -32,12 +33,6 @@ pub const ACCEPT_BATCH: usize = 128;
 
 /// How long accepting pauses when descriptors run out and the spare cannot help.
 pub const EMFILE_PAUSE: Duration = Duration::from_millis(100);
-
-/// A listening port (Twisted's `IListeningPort`).
-#[derive(Clone)]
-pub struct ListeningPort {
-    inner: Rc<PortInner>,
-}
 
 pub(crate) struct PortInner {
     reactor: Reactor,
@@ -54,7 +49,7 @@ pub(crate) struct PortInner {
     unix_path: Option<PathBuf>,
 }
 
-impl ListeningPort {
+impl PortInner {
     /// Starts accepting on a listening socket `fd` for `factory`.
     pub(crate) fn start(
         reactor: &Reactor,
@@ -79,25 +74,22 @@ impl ListeningPort {
         inner.key.set(Some(key));
         *inner.fd.borrow_mut() = Some(fd);
         reactor.factory_started(&inner.factory);
-        Ok(ListeningPort { inner })
+        Ok(ListeningPort::new(inner))
+    }
+}
+
+impl PortCore for PortInner {
+    fn get_host(&self) -> Address {
+        self.host.clone()
     }
 
-    /// The address the port listens on (with the real port number if 0 was asked for).
-    pub fn get_host(&self) -> Address {
-        self.inner.host.clone()
-    }
-
-    /// Stops accepting and closes the socket; connections already accepted go on. The
-    /// Deferred fires once the port is closed (at once: closing a listening socket does not
-    /// wait). Stopping twice is harmless.
-    pub fn stop_listening(&self) -> Deferred<()> {
-        self.inner.close();
+    fn stop_listening(&self) -> Deferred<()> {
+        self.close();
         succeed(())
     }
 
-    /// True until [`stop_listening`](ListeningPort::stop_listening).
-    pub fn is_listening(&self) -> bool {
-        self.inner.fd.borrow().is_some()
+    fn is_listening(&self) -> bool {
+        self.fd.borrow().is_some()
     }
 }
 
@@ -222,11 +214,10 @@ impl IoHandler for PortInner {
     }
 }
 
-impl fmt::Debug for ListeningPort {
+impl fmt::Debug for PortInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ListeningPort")
-            .field("host", &self.inner.host)
-            .field("listening", &self.is_listening())
+        f.debug_struct("PortInner")
+            .field("host", &self.host)
             .finish()
     }
 }
