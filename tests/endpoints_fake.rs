@@ -676,3 +676,19 @@ fn connect_protocol_gives_its_protocol_once() {
     );
     drop(failure_result_of(&d));
 }
+
+#[test]
+fn an_attempt_dropped_while_started_stops_the_factory() {
+    let reactor = FakeReactor::default();
+    let factory = Rc::new(TestFactory::default());
+    let endpoint = TcpClientEndpoint::new(&reactor, "h", 1);
+    let d = endpoint.connect(factory.clone());
+    assert_eq!((factory.starts.get(), factory.stops.get()), (1, 0));
+    // The reactor goes away mid-attempt, never calling stop_factory.
+    reactor.attempts.borrow_mut().clear();
+    assert_eq!((factory.starts.get(), factory.stops.get()), (1, 1));
+    // The count starts again from zero for the next attempt.
+    let _d2 = endpoint.connect(factory.clone());
+    assert_eq!((factory.starts.get(), factory.stops.get()), (2, 1));
+    assert_no_result(&d);
+}

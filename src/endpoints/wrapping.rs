@@ -138,6 +138,16 @@ impl ClientFactory for Attempt {
     }
 }
 
+impl Drop for Attempt {
+    /// An attempt dropped while started (its reactor was closed mid-connection, say)
+    /// still owes `stop_factory`, and its count must not outlive the factory.
+    fn drop(&mut self) {
+        if self.started.replace(false) {
+            shared_stop(&self.factory);
+        }
+    }
+}
+
 impl fmt::Debug for Attempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Attempt")
