@@ -489,3 +489,20 @@ fn reconnects_over_loopback_until_stopped() {
     drop(listening.stop_listening());
     reactor.close();
 }
+
+#[test]
+fn a_plain_factory_can_be_wrapped() {
+    struct Counting(Cell<u32>);
+    impl Factory for Counting {
+        fn build_protocol(&self, _: &Address) -> Option<Box<dyn Protocol>> {
+            self.0.set(self.0.get() + 1);
+            Some(Box::new(Nothing))
+        }
+    }
+    let inner = Rc::new(Counting(Cell::new(0)));
+    let factory = ReconnectingClientFactory::builder(Clock::new()).build_factory(inner.clone());
+    assert!(factory
+        .build_protocol(&Address::Memory("x".into()))
+        .is_some());
+    assert_eq!(inner.0.get(), 1);
+}

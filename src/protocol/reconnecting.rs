@@ -211,6 +211,12 @@ impl ReconnectingBuilder {
         self.build_with(|_| factory)
     }
 
+    /// The factory, with protocols from a plain [`Factory`] (one that does not care about
+    /// connection attempts).
+    pub fn build_factory(self, factory: Rc<dyn Factory>) -> Rc<ReconnectingClientFactory> {
+        self.build_with(|_| Rc::new(Plain(factory)))
+    }
+
     /// The factory, with protocols from `make`, which gets the handle to pass to them (to
     /// call [`reset_delay`](ReconnectHandle::reset_delay) once connected).
     pub fn build_for_protocol<P, F>(self, make: F) -> Rc<ReconnectingClientFactory>
@@ -579,3 +585,20 @@ impl<P: Protocol, F: Fn(&ReconnectHandle) -> P + 'static> Factory for ForHandle<
 }
 
 impl<P: Protocol, F: Fn(&ReconnectHandle) -> P + 'static> ClientFactory for ForHandle<F> {}
+
+/// A plain factory as a client factory that ignores attempts.
+struct Plain(Rc<dyn Factory>);
+
+impl Factory for Plain {
+    fn build_protocol(&self, addr: &Address) -> Option<Box<dyn Protocol>> {
+        self.0.build_protocol(addr)
+    }
+    fn start_factory(&self) {
+        self.0.start_factory()
+    }
+    fn stop_factory(&self) {
+        self.0.stop_factory()
+    }
+}
+
+impl ClientFactory for Plain {}
