@@ -13,7 +13,6 @@
 //! Tests: `tests/endpoints_fake.rs`, `tests/endpoints_tcp.rs`.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::{Rc, Weak};
 
@@ -115,13 +114,13 @@ impl Factory for Attempt {
 
     fn start_factory(&self) {
         if !self.started.replace(true) {
-            shared_start(&self.factory);
+            crate::protocol::do_start(&self.factory);
         }
     }
 
     fn stop_factory(&self) {
         if self.started.replace(false) {
-            shared_stop(&self.factory);
+            crate::protocol::do_stop(&self.factory);
         }
     }
 }
@@ -143,7 +142,7 @@ impl Drop for Attempt {
     /// still owes `stop_factory`, and its count must not outlive the factory.
     fn drop(&mut self) {
         if self.started.replace(false) {
-            shared_stop(&self.factory);
+            crate::protocol::do_stop(&self.factory);
         }
     }
 }
@@ -189,48 +188,5 @@ impl Protocol for WrappingProtocol {
 
     fn write_connection_lost(&mut self, transport: &Transport) {
         self.inner.write_connection_lost(transport)
-    }
-}
-
-thread_local! {
-    /// How many attempts have started each user factory (keyed by its address; an entry
-    /// exists only while an attempt holds the factory, so the address cannot be reused).
-    static STARTED: RefCell<HashMap<*const (), usize>> = RefCell::new(HashMap::new());
-}
-
-/// Calls `start_factory` when the first attempt with `factory` starts (Twisted's `doStart`
-/// counting), with no borrow held.
-fn shared_start(factory: &Rc<dyn Factory>) {
-    let key = Rc::as_ptr(factory) as *const ();
-    let first = STARTED.with(|s| {
-        let mut s = s.borrow_mut();
-        let n = s.entry(key).or_insert(0);
-        *n += 1;
-        *n == 1
-    });
-    if first {
-        factory.start_factory();
-    }
-}
-
-/// Calls `stop_factory` when the last attempt with `factory` stops.
-fn shared_stop(factory: &Rc<dyn Factory>) {
-    let key = Rc::as_ptr(factory) as *const ();
-    let last = STARTED.with(|s| {
-        let mut s = s.borrow_mut();
-        match s.get_mut(&key) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                false
-            }
-            Some(_) => {
-                s.remove(&key);
-                true
-            }
-            None => false,
-        }
-    });
-    if last {
-        factory.stop_factory();
     }
 }

@@ -14,7 +14,7 @@ mod reconnecting;
 use crate::transport::Transport;
 
 pub use address::Address;
-pub use factory::{for_protocol, ClientFactory, Factory, ForProtocol};
+pub use factory::{do_start, do_stop, for_protocol, ClientFactory, Factory, ForProtocol};
 pub use lost::ConnectionLost;
 pub use reconnecting::{
     standard_normal, Backoff, RandomSource, ReconnectHandle, ReconnectingBuilder,
