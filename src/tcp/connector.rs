@@ -171,13 +171,13 @@ impl ConnectorInner {
                     self.attempt_addr(SocketAddr::new(ip, port));
                     return;
                 }
-                // Resolve off the reactor thread: getaddrinfo blocks.
-                let me = self.me.clone();
+                // Resolve off the reactor thread: getaddrinfo blocks. The lookup keeps the
+                // connector alive until it answers (nothing else may hold it meanwhile).
+                let me = self.this();
                 let lookup = self
                     .reactor
                     .defer_to_thread(move || resolve(&host, port))
                     .add_both(move |result| {
-                        let Some(me) = me.upgrade() else { return };
                         if me.attempt.get() != attempt
                             || !matches!(*me.state.borrow(), State::Resolving)
                         {
