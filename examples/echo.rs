@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "tcp:1234".to_string());
     let reactor = Reactor::builder().handle_signals(true).build()?;
     let r = reactor.clone();
-    let _ = server_from_string(&reactor, &description)?
+    let listening = server_from_string(&reactor, &description)?
         .listen(Rc::new(EchoFactory))
         .add_callbacks(
             |port| {
@@ -59,6 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(())
             },
         );
+    drop(listening);
     reactor.run()?;
     Ok(())
 }

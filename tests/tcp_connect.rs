@@ -247,7 +247,7 @@ fn unix_sockets_listen_connect_and_clean_up() {
             *log.borrow(),
             ["start", "started", "build true", "lost clean=true", "stop"]
         );
-        let _ = port.stop_listening();
+        drop(port.stop_listening());
         assert!(
             !path.exists(),
             "the socket file is removed when the port stops"
@@ -258,7 +258,7 @@ fn unix_sockets_listen_connect_and_clean_up() {
         let again = reactor
             .listen_unix(&path, for_protocol(|| Echo), 50, 0o666)
             .unwrap();
-        let _ = again.stop_listening();
+        drop(again.stop_listening());
         std::fs::remove_dir_all(&dir).unwrap();
         reactor.close();
     }
