@@ -59,6 +59,8 @@ use crate::time::{DelayedCall, ReactorTime, TimerQueue};
 
 pub use builder::ReactorBuilder;
 pub use error::ReactorError;
+pub(crate) use io_shared::Counters;
+pub use io_shared::ReactorStats;
 pub use sources::{IoHandler, SourceKey};
 pub use threads::{ThreadCallError, ThreadHandle};
 pub use triggers::{Phase, SystemEvent, TriggerId};

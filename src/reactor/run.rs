@@ -119,6 +119,7 @@ impl Reactor {
         let inner = &self.inner;
         inner.flags.in_turn.set(true);
         let _guard = TurnGuard(self);
+        super::io_shared::Counters::bump(&inner.io.stats.turns);
 
         // 1-2. Time, then the timers due now. Calls scheduled during this phase wait for
         // the next turn (the sequence cut-off), so a self-rescheduling call can't spin here.
@@ -146,6 +147,7 @@ impl Reactor {
             return Ok(());
         }
         let timeout = self.poll_timeout(max_wait);
+        super::io_shared::Counters::bump(&inner.io.stats.polls);
         {
             let mut events = inner.events.borrow_mut();
             inner.poller.borrow_mut().wait(&mut events, timeout)?;

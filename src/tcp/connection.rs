@@ -181,6 +181,7 @@ impl Connection {
                 let Some(fd) = fd.as_ref() else {
                     return Ok(());
                 };
+                crate::reactor::Counters::bump(&self.reactor.counters().reads);
                 match socket::read(fd, buf) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -251,6 +252,7 @@ impl Connection {
                 };
                 let mut slices = [IoSlice::new(&[]); MAX_IOV];
                 let n = st.queue.io_slices(&mut slices);
+                crate::reactor::Counters::bump(&self.reactor.counters().writes);
                 if n == 1 {
                     socket::send_nosignal(fd, &slices[0])
                 } else {

@@ -193,6 +193,7 @@ impl IoHandler for PortInner {
         for _ in 0..ACCEPT_BATCH {
             match self.accept_one() {
                 Ok(Some((fd, peer))) => {
+                    crate::reactor::Counters::bump(&self.reactor.counters().accepts);
                     if self.starved.replace(false) {
                         log::info!("{}: accepting connections again", self.host);
                     }
