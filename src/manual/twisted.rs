@@ -24,6 +24,39 @@
 //! | `suggestThreadPoolSize(n)` | [`Reactor::suggest_thread_pool_size`](crate::Reactor::suggest_thread_pool_size) |
 //! | `addReader` / `addWriter` / `removeReader` / `removeWriter` | [`Reactor::add_source`](crate::Reactor::add_source), [`set_interest`](crate::Reactor::set_interest), [`remove_source`](crate::Reactor::remove_source) with an [`IoHandler`](crate::reactor::IoHandler) |
 //! | `run(installSignalHandlers=True)` | opt-in: [`ReactorBuilder::handle_signals`](crate::reactor::ReactorBuilder::handle_signals) |
+//! | `threads.deferToThread(f)` | [`Reactor::defer_to_thread`](crate::Reactor::defer_to_thread) |
+//! | `addSystemEventTrigger('before', ...)` returning a Deferred | [`Reactor::add_system_event_trigger_deferred`](crate::Reactor::add_system_event_trigger_deferred) |
 //!
-//! Not (yet) here: `resolve` (name resolution arrives with TCP clients), `getThreadPool`
-//! (the pool is internal), persist events.
+//! # Protocols, factories, transports
+//!
+//! | Twisted | torsion |
+//! |---|---|
+//! | `Protocol.makeConnection` / `connectionMade()` | [`Protocol::connection_made`](crate::protocol::Protocol::connection_made)`(&mut self, &Transport)` |
+//! | `dataReceived(data)` | [`Protocol::data_received`](crate::protocol::Protocol::data_received) |
+//! | `connectionLost(reason)` | [`Protocol::connection_lost`](crate::protocol::Protocol::connection_lost) with [`ConnectionLost`](crate::protocol::ConnectionLost) (`Done`, `Lost`, `Aborted`, `TimedOut`) |
+//! | `IHalfCloseableProtocol.readConnectionLost` / `writeConnectionLost` | [`Protocol::half_closeable`](crate::protocol::Protocol::half_closeable) + [`read_connection_lost`](crate::protocol::Protocol::read_connection_lost) / [`write_connection_lost`](crate::protocol::Protocol::write_connection_lost) |
+//! | `self.transport` | the `&Transport` every callback receives (keep a clone if needed) |
+//! | `Factory.buildProtocol(addr)` (None refuses) | [`Factory::build_protocol`](crate::protocol::Factory::build_protocol) (`None` refuses) |
+//! | `startFactory` / `stopFactory`, `doStart` / `doStop` | [`Factory::start_factory`](crate::protocol::Factory::start_factory) / [`stop_factory`](crate::protocol::Factory::stop_factory), [`do_start`](crate::protocol::do_start) / [`do_stop`](crate::protocol::do_stop) |
+//! | `Factory.forProtocol(P)` | [`for_protocol`](crate::protocol::for_protocol)`(\|\| P)` |
+//! | `ClientFactory.startedConnecting` / `clientConnectionFailed` / `clientConnectionLost` | [`ClientFactory`](crate::protocol::ClientFactory)`::started_connecting` / `client_connection_failed` / `client_connection_lost` |
+//! | `ReconnectingClientFactory` | [`ReconnectingClientFactory`](crate::protocol::ReconnectingClientFactory) |
+//! | `ITransport.write` / `writeSequence` / `loseConnection` / `getPeer` / `getHost` | [`Transport`](crate::transport::Transport)`::write` / `write_sequence` / `lose_connection` / `get_peer` / `get_host` |
+//! | `ITCPTransport.abortConnection` / `loseWriteConnection` / `setTcpNoDelay` / `setTcpKeepAlive` | `Transport::abort_connection` / `lose_write_connection` / `set_tcp_no_delay` / `set_tcp_keep_alive` |
+//! | `registerProducer(p, streaming)` / `unregisterProducer` | [`Transport::register_producer`](crate::transport::Transport::register_producer)`(Producer::Push \| Producer::Pull)` / `unregister_producer` |
+//! | `IPushProducer` / `IPullProducer` | [`PushProducer`](crate::transport::PushProducer) / [`PullProducer`](crate::transport::PullProducer) |
+//! | `pauseProducing` / `resumeProducing` on a transport | `Transport::pause_producing` / `resume_producing` (reading) |
+//! | `reactor.listenTCP(port, f, backlog, interface)` | [`Reactor::listen_tcp`](crate::Reactor::listen_tcp) |
+//! | `reactor.connectTCP(host, port, f, timeout, bindAddress)` | [`Reactor::connect_tcp`](crate::Reactor::connect_tcp) |
+//! | `listenUNIX` / `connectUNIX` | [`Reactor::listen_unix`](crate::Reactor::listen_unix) / [`connect_unix`](crate::Reactor::connect_unix) |
+//! | `IListeningPort.stopListening` / `getHost` | [`ListeningPort`](crate::tcp::ListeningPort)`::stop_listening` / `get_host` |
+//! | `IConnector.connect` / `disconnect` / `stopConnecting` / `getDestination` | [`Connector`](crate::tcp::Connector)`::connect` / ... |
+//! | `IReactorTCP` | [`ReactorTcp`](crate::tcp::ReactorTcp) |
+//! | `serverFromString` / `clientFromString` | [`server_from_string`](crate::endpoints::server_from_string) / [`client_from_string`](crate::endpoints::client_from_string) |
+//! | `connectProtocol(endpoint, p)` | [`connect_protocol`](crate::endpoints::connect_protocol) |
+//!
+//! The Deferred names are mapped in [`crate::defer`]'s module docs; endpoint classes in
+//! [`crate::endpoints`]'s.
+//!
+//! Not (yet) here: `resolve` (connectors resolve names themselves, off the reactor thread),
+//! `getThreadPool` (the pool is internal), persist events.
