@@ -337,3 +337,29 @@ fn a_thousand_concurrent_connections() {
         reactor.close();
     }
 }
+
+#[test]
+fn bytes_delivered_one_at_a_time_arrive_intact() {
+    for reactor in reactors() {
+        let port = reactor
+            .listen_tcp(0, for_protocol(|| Echo), 50, "127.0.0.1")
+            .unwrap();
+        let p = port.get_host().port().unwrap();
+        let back = with_client(&reactor, move || {
+            let mut s = std_client(p);
+            s.set_nodelay(true).unwrap();
+            let msg = payload(300);
+            for (i, b) in msg.iter().enumerate() {
+                s.write_all(std::slice::from_ref(b)).unwrap();
+                if i % 3 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            let mut back = vec![0u8; msg.len()];
+            s.read_exact(&mut back).unwrap();
+            back == msg
+        });
+        assert!(back);
+        reactor.close();
+    }
+}
