@@ -1,5 +1,5 @@
 //! [`WorkResult`]: what a [`LoopingCall`](super::LoopingCall)'s function or one step of a
-//! cooperative task may return.
+//! [`Cooperator`](super::Cooperator) task may return.
 //!
 //! Tests: `tests/task_looping.rs`, `tests/task_cooperator.rs`.
 
