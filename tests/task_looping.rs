@@ -2,6 +2,7 @@
 //! torsion's own: errors instead of assertions, restarts, re-entrancy and ownership.
 
 use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -594,4 +595,26 @@ fn on_a_real_reactor_calls_keep_to_the_grid() {
         assert!(*t > times[k - 1]);
     }
     reactor.close();
+}
+
+#[test]
+fn a_panic_in_the_function_stops_the_loop_and_it_can_start_again() {
+    let clock = Clock::new();
+    let calls = Rc::new(Cell::new(0));
+    let c = calls.clone();
+    let lc = LoopingCall::new(clock.clone(), move || {
+        c.set(c.get() + 1);
+        assert_ne!(c.get(), 2, "boom");
+    });
+    let first = lc.start(ms(10), true).unwrap();
+    let caught = catch_unwind(AssertUnwindSafe(|| clock.advance(ms(10))));
+    assert!(caught.is_err(), "the panic propagates");
+    assert!(!lc.running());
+    assert_no_result(&first); // a panic is not a failure: left unfired
+    assert_eq!(clock.pending_calls(), 0);
+    let second = lc.start(ms(10), false).unwrap();
+    clock.advance(ms(10));
+    assert_eq!(calls.get(), 3);
+    lc.stop().unwrap();
+    success_result_of(&second);
 }

@@ -513,9 +513,12 @@ impl Drop for Restore<'_> {
     fn drop(&mut self) {
         *self.inner.f.borrow_mut() = self.f.take();
         if std::thread::panicking() {
-            let mut st = self.inner.st.borrow_mut();
-            st.running = false;
-            st.deferred = None;
+            let deferred = {
+                let mut st = self.inner.st.borrow_mut();
+                st.running = false;
+                st.deferred.take()
+            };
+            drop(deferred);
         }
     }
 }
