@@ -6,6 +6,8 @@
 //! * [`defer_later`]: a cancellable Deferred of `f()`, called after a delay.
 //! * [`Cooperator`], [`CooperativeTask`], [`cooperate`], [`coiterate`]: run long
 //!   iterations a slice at a time, round-robin, without blocking the loop.
+//! * [`react`]: run a reactor until a main function's Deferred fires, and get the process
+//!   exit status.
 //! * `Deferred::add_timeout` (in [`defer`](crate::defer), built on the same clocks).
 //!
 //! Everything here schedules through a [`ReactorTime`]: the [`Reactor`] in programs, a
@@ -55,15 +57,18 @@
 //! | `pause()`, `resume()`, `stop()` | [`pause`](CooperativeTask::pause), [`resume`](CooperativeTask::resume), [`stop`](CooperativeTask::stop) → `Result<(), SchedulerError>` |
 //! | `SchedulerStopped`, `TaskDone`, `TaskStopped`, `TaskFailed`, `NotPaused` | [`SchedulerError`] variants |
 //! | module-level `cooperate(it)`, `coiterate(it)` (global cooperator) | [`cooperate(&reactor, it)`](cooperate), [`coiterate(&reactor, it)`](coiterate) (one default cooperator per reactor) |
+//! | `react(main, argv)` → `sys.exit(code)` | [`react(main)`](react) → `i32` for `std::process::exit`; [`react_with`] for a given reactor |
+//! | `SystemExit(code)` raised by main | fail with [`SystemExit`]`(code)` |
 //! | `Deferred.addTimeout(timeout, clock, onTimeoutCancel)` | [`Deferred::add_timeout`](crate::defer::Deferred::add_timeout), [`add_timeout_with`](crate::defer::Deferred::add_timeout_with) |
 //!
 //! Tests: `tests/task_looping.rs`, `tests/task_defer_later.rs`,
-//! `tests/task_cooperator.rs`, `tests/task_timeout.rs`.
+//! `tests/task_cooperator.rs`, `tests/task_react.rs`, `tests/task_timeout.rs`.
 
 mod cooperative;
 mod cooperator;
 mod later;
 mod looping;
+mod react;
 mod work;
 
 use std::cell::RefCell;
@@ -80,6 +85,7 @@ pub use cooperative::{CooperativeTask, SchedulerError};
 pub use cooperator::{Cooperator, CooperatorBuilder};
 pub use later::defer_later;
 pub use looping::{LoopingCall, LoopingCallError, WeakLoopingCall};
+pub use react::{react, react_with, SystemExit};
 pub use work::{Work, WorkResult};
 
 /// Runs `iterator` as a task of `reactor`'s default cooperator (Twisted's module-level
