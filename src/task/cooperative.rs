@@ -6,7 +6,7 @@
 //! finished (done, stopped, failed, or its cooperator stopped). Pauses nest: each `pause`
 //! needs a `resume`, and a yielded Deferred counts as one pause, undone when it fires.
 //!
-//! Tests: `tests/task_cooperator.rs`.
+//! Tests: `tests/task_cooperator.rs`, `tests/task_cooperative_task.rs`.
 
 use std::cell::RefCell;
 use std::fmt;

@@ -10,7 +10,7 @@
 //! tasks, so work in progress goes on when every handle is dropped (as with Twisted's
 //! global cooperator). A task waiting on a Deferred is held by that Deferred's callbacks.
 //!
-//! Tests: `tests/task_cooperator.rs`.
+//! Tests: `tests/task_cooperator.rs`, `tests/task_cooperative_task.rs`.
 
 use std::cell::RefCell;
 use std::fmt;

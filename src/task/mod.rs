@@ -61,8 +61,8 @@
 //! | `SystemExit(code)` raised by main | fail with [`SystemExit`]`(code)` |
 //! | `Deferred.addTimeout(timeout, clock, onTimeoutCancel)` | [`Deferred::add_timeout`](crate::defer::Deferred::add_timeout), [`add_timeout_with`](crate::defer::Deferred::add_timeout_with) |
 //!
-//! Tests: `tests/task_looping.rs`, `tests/task_defer_later.rs`,
-//! `tests/task_cooperator.rs`, `tests/task_react.rs`, `tests/task_timeout.rs`.
+//! Tests: `tests/task_looping.rs`, `tests/task_defer_later.rs`, `tests/task_cooperator.rs`,
+//! `tests/task_cooperative_task.rs`, `tests/task_react.rs`, `tests/task_timeout.rs`.
 
 mod cooperative;
 mod cooperator;
