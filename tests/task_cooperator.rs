@@ -400,3 +400,21 @@ fn the_default_cooperator_of_a_reactor_is_shared() {
     );
     reactor.close();
 }
+
+#[test]
+fn a_closed_reactors_default_cooperator_is_stopped_at_the_next_lookup() {
+    let reactor = Reactor::new().unwrap();
+    let r = reactor.clone();
+    // The task holds the reactor: without the clean-up, a cycle through the thread-local.
+    let task = cooperate(&reactor, std::iter::repeat_with(move || drop(r.clone())));
+    let done = task.when_done();
+    reactor.close();
+    assert_no_result(&done);
+    let other = Reactor::new().unwrap();
+    drop(cooperate(&other, std::iter::empty::<()>()));
+    assert_eq!(
+        scheduler_error(&failure_result_of(&done)),
+        Some(SchedulerError::SchedulerStopped)
+    );
+    other.close();
+}

@@ -94,6 +94,9 @@ pub use work::{Work, WorkResult};
 /// Each reactor gets one default [`Cooperator`] per thread, made on first use with the
 /// default settings (10 ms slices, zero tick delay); all tasks given to it share the
 /// loop round-robin. It holds the reactor weakly, so it does not keep the reactor alive.
+/// Once the reactor is closed or dropped, the next `cooperate` or `coiterate` on this
+/// thread stops its default cooperator (its unfinished tasks end with
+/// [`SchedulerError::SchedulerStopped`]) and forgets it.
 ///
 /// # Examples
 ///
@@ -160,13 +163,18 @@ fn default_cooperator(reactor: &Reactor) -> Cooperator {
     let (found, dead) = DEFAULT_COOPERATORS.with(|all| {
         let mut all = all.borrow_mut();
         // Entries of dropped reactors go first, so a new reactor at a reused address
-        // can't match one.
+        // can't match one; so do those of closed reactors, whose tasks can never run
+        // again (and may hold the reactor in a cycle through the thread-local).
+        let gone = |r: &Weak<reactor::Inner>| {
+            r.upgrade()
+                .is_none_or(|inner| Reactor { inner }.is_closed())
+        };
         let dead: Vec<_> = all
             .iter()
-            .filter(|(r, _)| r.strong_count() == 0)
+            .filter(|(r, _)| gone(r))
             .map(|(_, c)| c.clone())
             .collect();
-        all.retain(|(r, _)| r.strong_count() > 0);
+        all.retain(|(r, _)| !gone(r));
         let found = all
             .iter()
             .find(|(r, _)| Weak::ptr_eq(r, &key))
