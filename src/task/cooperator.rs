@@ -9,6 +9,8 @@
 //! Ownership: a scheduled tick holds the cooperator, and the cooperator holds its runnable
 //! tasks, so work in progress goes on when every handle is dropped (as with Twisted's
 //! global cooperator). A task waiting on a Deferred is held by that Deferred's callbacks.
+//! A cooperator built with `started(false)` and its queued tasks hold each other until it
+//! is started or stopped.
 //!
 //! Tests: `tests/task_cooperator.rs`, `tests/task_cooperative_task.rs`.
 
@@ -66,7 +68,7 @@ struct CoopState {
 /// Give it iterators with [`cooperate`](Cooperator::cooperate); each item is one unit of
 /// work (a [`WorkResult`]: `()`, `Result<_, Failure>`, a `Deferred` to wait for before the
 /// next item, or an `Option` of those). The cooperator takes one item of each task in
-/// turn, in ticks of at most one time slice, so several long jobs share the loop with each
+/// turn, in ticks of about one time slice, so several long jobs share the loop with each
 /// other and with I/O. Ticks are scheduled on the cooperator's clock with a delay of zero
 /// by default: on a reactor that is its next timer tick (a later turn of the loop, after
 /// I/O; at most one tick a millisecond), on a manual [`Clock`](crate::time::Clock) the

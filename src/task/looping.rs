@@ -111,10 +111,10 @@ struct State {
 /// let done = lc.start(Duration::from_secs(1), true)?; // runs once now
 /// clock.pump([Duration::from_secs(1); 3]);             // and at 1 s, 2 s, 3 s
 /// assert_eq!(ticks.get(), 4);
-/// clock.advance(Duration::from_secs(3));               // late: 4 s and 5 s are skipped
+/// clock.advance(Duration::from_secs(3));               // late: one call, at 6 s
 /// assert_eq!(ticks.get(), 5);
 /// lc.stop()?;
-/// assert!(torsion::task::LoopingCall::ptr_eq(&success_result_of(&done), &lc));
+/// assert!(LoopingCall::ptr_eq(&success_result_of(&done), &lc));
 /// # Ok::<(), torsion::task::LoopingCallError>(())
 /// ```
 #[derive(Clone)]
@@ -175,13 +175,12 @@ impl LoopingCall {
     /// clock.advance(Duration::from_millis(1500)); // late: two calls missed
     /// assert_eq!(*counts.borrow(), [1, 1, 3]);
     /// ```
-    pub fn with_count<C, F, R>(clock: C, f: F) -> LoopingCall
+    pub fn with_count<C, F, R>(clock: C, mut f: F) -> LoopingCall
     where
         C: ReactorTime + 'static,
         F: FnMut(u64) -> R + 'static,
         R: WorkResult,
     {
-        let mut f = f;
         LoopingCall::build(clock, true, Box::new(move |n| f(n).into_work().0))
     }
 
