@@ -54,6 +54,7 @@ pub mod endpoints;
 pub mod manual;
 pub mod protocol;
 pub mod reactor;
+pub mod task;
 pub mod tcp;
 pub mod time;
 pub mod transport;

@@ -162,6 +162,7 @@ mod lock;
 mod node;
 mod queue;
 pub mod testing;
+mod timeout;
 mod unhandled;
 
 pub use deferred::{fail, maybe_deferred, succeed, CallbackResult, Deferred, StepOut};
