@@ -54,6 +54,7 @@ pub mod manual;
 pub mod protocol;
 pub mod reactor;
 pub mod tcp;
+pub mod testing;
 pub mod time;
 pub mod transport;
 
