@@ -78,6 +78,10 @@ impl<P: Protocol> Endpoint<P> {
         *self.peer.borrow_mut() = Some(peer);
     }
 
+    pub(crate) fn set_after_lost(&self, hook: LostHook) {
+        *self.after_lost.borrow_mut() = Some(hook);
+    }
+
     /// Runs `f` on the protocol. The protocol's own cell is the only borrow held.
     fn call<R>(&self, f: impl FnOnce(&mut P, &Transport) -> R) -> R {
         let mut protocol = self.protocol.try_borrow_mut().unwrap_or_else(|_| {

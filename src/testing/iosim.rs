@@ -148,7 +148,7 @@ impl PumpBuilder {
     }
 
     /// The clock the pump advances by zero at each round (share it with the protocols'
-    /// timers).
+    /// timers, or pass a [`MemoryReactor`](super::MemoryReactor)'s clock).
     pub fn clock(mut self, clock: Clock) -> PumpBuilder {
         self.clock = Some(clock);
         self
