@@ -133,6 +133,30 @@ pub fn for_each_chunking(data: &[u8], mut f: impl FnMut(Chunking, &[&[u8]])) {
 /// Feeds `data` to the driver's protocol cut as `chunking` says, one
 /// [`Driver::data_received`] per piece (so pieces after the protocol closes its transport
 /// are dropped, as TCP would not read them).
+///
+/// # Examples
+///
+/// ```
+/// use torsion::protocol::Protocol;
+/// use torsion::testing::{feed, Chunking, Driver};
+/// use torsion::transport::Transport;
+///
+/// /// Closes as soon as it sees a '!'.
+/// #[derive(Default)]
+/// struct Bang(Vec<u8>);
+/// impl Protocol for Bang {
+///     fn data_received(&mut self, t: &Transport, data: &[u8]) {
+///         self.0.extend_from_slice(data);
+///         if data.contains(&b'!') {
+///             t.lose_connection();
+///         }
+///     }
+/// }
+///
+/// let d = Driver::new(Bang::default());
+/// feed(&d, b"ab!cd", Chunking::SplitAt(3));
+/// assert_eq!(d.with_protocol(|p| p.0.clone()), b"ab!"); // "cd" was never read
+/// ```
 pub fn feed<P: Protocol>(driver: &Driver<P>, data: &[u8], chunking: Chunking) {
     for piece in chunking.chunks(data) {
         driver.data_received(piece);
@@ -140,6 +164,25 @@ pub fn feed<P: Protocol>(driver: &Driver<P>, data: &[u8], chunking: Chunking) {
 }
 
 /// Feeds `data` in one piece.
+///
+/// # Examples
+///
+/// ```
+/// use torsion::protocol::Protocol;
+/// use torsion::testing::{feed_whole, Driver};
+/// use torsion::transport::Transport;
+///
+/// struct Echo;
+/// impl Protocol for Echo {
+///     fn data_received(&mut self, t: &Transport, data: &[u8]) {
+///         t.write(data);
+///     }
+/// }
+///
+/// let d = Driver::new(Echo);
+/// feed_whole(&d, b"all at once");
+/// assert_eq!(d.written(), b"all at once");
+/// ```
 pub fn feed_whole<P: Protocol>(driver: &Driver<P>, data: &[u8]) {
     feed(driver, data, Chunking::Whole)
 }
@@ -174,6 +217,26 @@ pub fn feed_chunked<P: Protocol>(driver: &Driver<P>, data: &[u8], chunk_size: us
 }
 
 /// Feeds `data` one byte at a time.
+///
+/// # Examples
+///
+/// ```
+/// use torsion::protocol::Protocol;
+/// use torsion::testing::{feed_bytewise, Driver};
+/// use torsion::transport::Transport;
+///
+/// #[derive(Default)]
+/// struct Reads(usize);
+/// impl Protocol for Reads {
+///     fn data_received(&mut self, _: &Transport, _: &[u8]) {
+///         self.0 += 1;
+///     }
+/// }
+///
+/// let d = Driver::new(Reads::default());
+/// feed_bytewise(&d, b"four");
+/// assert_eq!(d.with_protocol(|p| p.0), 4);
+/// ```
 pub fn feed_bytewise<P: Protocol>(driver: &Driver<P>, data: &[u8]) {
     feed(driver, data, Chunking::Size(1))
 }

@@ -332,6 +332,37 @@ impl<P: Protocol> Driver<P> {
     /// otherwise the transport starts a clean close, which completes (with
     /// `connection_lost(Done)`) in [`run_pending`](Driver::run_pending) once the written
     /// bytes are taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use torsion::protocol::Protocol;
+    /// use torsion::testing::Driver;
+    /// use torsion::transport::Transport;
+    ///
+    /// /// Answers once the request is complete, that is at the end of input.
+    /// #[derive(Default)]
+    /// struct Upload(usize);
+    /// impl Protocol for Upload {
+    ///     fn data_received(&mut self, _: &Transport, data: &[u8]) {
+    ///         self.0 += data.len();
+    ///     }
+    ///     fn half_closeable(&self) -> bool {
+    ///         true
+    ///     }
+    ///     fn read_connection_lost(&mut self, t: &Transport) {
+    ///         t.write(format!("got {} bytes", self.0).as_bytes());
+    ///         t.lose_connection();
+    ///     }
+    /// }
+    ///
+    /// let d = Driver::new(Upload::default());
+    /// d.data_received(b"12345");
+    /// d.eof();
+    /// assert_eq!(d.take_written(), b"got 5 bytes");
+    /// d.run_pending();
+    /// assert!(d.lost_reason().unwrap().is_clean());
+    /// ```
     pub fn eof(&self) {
         self.endpoint.push_wire(Wire::Eof);
         self.endpoint.deliver_inbox();
@@ -384,6 +415,28 @@ impl<P: Protocol> Driver<P> {
     /// calls, input held while reading was paused, a write shutdown or close that can
     /// complete (`write_connection_lost`, `connection_lost`). Returns whether anything
     /// happened.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use torsion::protocol::Protocol;
+    /// use torsion::testing::Driver;
+    /// use torsion::transport::Transport;
+    ///
+    /// struct Hangup;
+    /// impl Protocol for Hangup {
+    ///     fn data_received(&mut self, t: &Transport, _: &[u8]) {
+    ///         t.abort_connection();
+    ///     }
+    /// }
+    ///
+    /// let d = Driver::new(Hangup);
+    /// d.data_received(b"x");
+    /// assert!(!d.is_closed()); // closed, but not told yet
+    /// assert!(d.run_pending());
+    /// assert!(d.is_closed());
+    /// assert!(!d.run_pending());
+    /// ```
     ///
     /// # Panics
     ///

@@ -18,8 +18,26 @@ use crate::time::Clock;
 pub const MAX_FLUSH_ROUNDS: usize = 1000;
 
 /// A server and a client connected through an [`IoPump`], as made by
-/// [`connected_server_and_client`]. Destructure it:
-/// `let Connected { server, client, pump } = ...`.
+/// [`connected_server_and_client`] or
+/// [`MemoryReactor::succeed_once_with_server`](super::MemoryReactor::succeed_once_with_server).
+///
+/// # Examples
+///
+/// ```
+/// use torsion::protocol::Protocol;
+/// use torsion::testing::{connected_server_and_client, Connected};
+/// use torsion::transport::Transport;
+///
+/// struct Quiet;
+/// impl Protocol for Quiet {
+///     fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+/// }
+///
+/// let Connected { server, client, pump } = connected_server_and_client(Quiet, Quiet);
+/// client.handle().lose_connection();
+/// pump.flush();
+/// assert!(server.is_closed() && client.is_closed());
+/// ```
 pub struct Connected<S: Protocol, C: Protocol> {
     /// The accepting side.
     pub server: Driver<S>,
@@ -261,6 +279,54 @@ struct PumpInner {
 ///
 /// Cheap to clone; a protocol's timer may hold one, but pumping from inside a pumped
 /// callback panics.
+///
+/// # Examples
+///
+/// Step by step, then an abort:
+///
+/// ```
+/// use std::io;
+/// use torsion::protocol::{ConnectionLost, Protocol};
+/// use torsion::testing::PumpBuilder;
+/// use torsion::transport::Transport;
+///
+/// /// Answers every read with "ok"; remembers why it closed.
+/// #[derive(Default)]
+/// struct Ok(Option<ConnectionLost>);
+/// impl Protocol for Ok {
+///     fn data_received(&mut self, t: &Transport, _: &[u8]) {
+///         t.write(b"ok");
+///     }
+///     fn connection_lost(&mut self, _: &Transport, reason: ConnectionLost) {
+///         self.0 = Some(reason);
+///     }
+/// }
+///
+/// #[derive(Default)]
+/// struct Ask(Vec<u8>, Option<ConnectionLost>);
+/// impl Protocol for Ask {
+///     fn connection_made(&mut self, t: &Transport) {
+///         t.write(b"?");
+///     }
+///     fn data_received(&mut self, t: &Transport, data: &[u8]) {
+///         self.0.extend_from_slice(data);
+///         t.abort_connection();
+///     }
+///     fn connection_lost(&mut self, _: &Transport, reason: ConnectionLost) {
+///         self.1 = Some(reason);
+///     }
+/// }
+///
+/// let c = PumpBuilder::new().greet(false).connect(Ok::default(), Ask::default());
+/// assert!(c.pump.pump()); // "?" reaches the server, which answers
+/// assert!(c.client.with_protocol(|a| a.0.is_empty()));
+/// assert!(c.pump.pump()); // "ok" reaches the client, which aborts
+/// assert_eq!(c.client.with_protocol(|a| a.0.clone()), b"ok");
+/// c.pump.flush();
+/// assert!(matches!(c.client.lost_reason(), Some(ConnectionLost::Aborted)));
+/// let server_saw = c.server.lost_reason().unwrap();
+/// assert_eq!(server_saw.io_error().unwrap().kind(), io::ErrorKind::ConnectionReset);
+/// ```
 #[derive(Clone)]
 pub struct IoPump {
     inner: Rc<PumpInner>,

@@ -15,6 +15,27 @@ use crate::transport::{Producer, ProducerError, Transport, TransportCore};
 
 /// What the transport's own read side is doing, as a push producer of the bytes it reads
 /// (Twisted's `StringTransport.producerState`).
+///
+/// # Examples
+///
+/// A protocol that pauses reading while it works on something:
+///
+/// ```
+/// use torsion::protocol::Protocol;
+/// use torsion::testing::{Driver, ProducerState};
+/// use torsion::transport::Transport;
+///
+/// struct Busy;
+/// impl Protocol for Busy {
+///     fn data_received(&mut self, t: &Transport, _: &[u8]) {
+///         t.pause_producing();
+///     }
+/// }
+///
+/// let d = Driver::new(Busy);
+/// d.data_received(b"job");
+/// assert_eq!(d.transport().producer_state(), ProducerState::Paused);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProducerState {
     /// Reading (the initial state, and after `resume_producing`).

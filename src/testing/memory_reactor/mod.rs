@@ -47,6 +47,27 @@ pub enum ListenOn {
 
 /// One recorded `listen_tcp` / `listen_unix` call (an entry of Twisted's `tcpServers` or
 /// `unixServers`).
+///
+/// # Examples
+///
+/// ```
+/// use torsion::protocol::{for_protocol, Protocol};
+/// use torsion::tcp::ReactorTcp;
+/// use torsion::testing::{ListenOn, MemoryReactor};
+/// use torsion::transport::Transport;
+///
+/// struct Quiet;
+/// impl Protocol for Quiet {
+///     fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+/// }
+///
+/// let reactor = MemoryReactor::new();
+/// reactor.listen_tcp_dyn(0, for_protocol(|| Quiet), 128, "127.0.0.1").unwrap();
+/// let call = &reactor.listens()[0];
+/// assert_eq!(call.on, ListenOn::Tcp { port: 0, interface: "127.0.0.1".into() });
+/// assert_eq!(call.backlog, 128);
+/// assert!(call.port.get_host().port().unwrap() > 0); // a fake free port
+/// ```
 #[derive(Clone)]
 pub struct ListenCall {
     /// What was asked for.
@@ -71,6 +92,30 @@ impl fmt::Debug for ListenCall {
 
 /// One recorded `connect_tcp` / `connect_unix` call (an entry of Twisted's `tcpClients`
 /// or `unixClients`).
+///
+/// # Examples
+///
+/// ```
+/// use std::path::Path;
+/// use std::time::Duration;
+/// use torsion::protocol::{for_protocol, Protocol};
+/// use torsion::tcp::{Destination, ReactorTcp};
+/// use torsion::testing::MemoryReactor;
+/// use torsion::transport::Transport;
+///
+/// struct Quiet;
+/// impl Protocol for Quiet {
+///     fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+/// }
+///
+/// let reactor = MemoryReactor::new();
+/// let timeout = Some(Duration::from_secs(5));
+/// reactor.connect_unix_dyn(Path::new("/run/app.sock"), for_protocol(|| Quiet), timeout);
+/// let call = &reactor.connects()[0];
+/// assert_eq!(call.destination, Destination::Unix("/run/app.sock".into()));
+/// assert_eq!(call.timeout, timeout);
+/// assert_eq!(call.connector.attempts(), 1);
+/// ```
 #[derive(Clone)]
 pub struct ConnectCall {
     /// Where to.
