@@ -263,3 +263,17 @@ fn producers_may_write_from_their_callbacks() {
     assert_eq!(st.value(), b"(resumed)(paused)");
     assert!(st.producer_paused());
 }
+
+#[test]
+fn taking_from_a_closed_transport_owes_the_producer_nothing() {
+    let (st, t) = StringTransport::pair();
+    let p = Rc::new(Logged::default());
+    t.set_write_watermarks(1, 0);
+    t.register_producer(Producer::Push(p.clone())).unwrap();
+    t.write(b"abc");
+    t.abort_connection();
+    st.run_pending();
+    assert_eq!(st.take(), b"abc");
+    assert!(!st.run_pending());
+    assert_eq!(p.calls(), ["pause"]);
+}

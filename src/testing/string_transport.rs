@@ -224,7 +224,8 @@ impl StringTransport {
     pub fn take(&self) -> Vec<u8> {
         let mut st = self.st.borrow_mut();
         let data = std::mem::take(&mut st.written);
-        if !data.is_empty() {
+        // (A closed transport's buffer was dropped already: nothing to tell a producer.)
+        if !data.is_empty() && st.phase != Phase::Closed {
             st.drained();
         }
         data
