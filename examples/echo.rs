@@ -13,11 +13,13 @@
 //! reactor.run()
 //! ```
 //!
-//! `cargo run --release --example echo [PORT [INTERFACE]]` (default 1234 on every interface).
-//! The endpoint-string form arrives with the endpoints module.
+//! `cargo run --release --example echo [ENDPOINT]`, e.g.
+//! `cargo run --release --example echo -- tcp:9000:interface=127.0.0.1`
+//! (default `tcp:1234`). Ctrl-C stops it.
 
 use std::rc::Rc;
 
+use torsion::endpoints::server_from_string;
 use torsion::protocol::{Address, Factory, Protocol};
 use torsion::transport::Transport;
 use torsion::Reactor;
@@ -39,12 +41,25 @@ impl Factory for EchoFactory {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let port: u16 = args.next().map(|p| p.parse()).transpose()?.unwrap_or(1234);
-    let interface = args.next().unwrap_or_default();
+    let description = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "tcp:1234".to_string());
     let reactor = Reactor::builder().handle_signals(true).build()?;
-    let listening = reactor.listen_tcp(port, Rc::new(EchoFactory), 50, &interface)?;
-    eprintln!("echo server on {}", listening.get_host());
+    let r = reactor.clone();
+    let listening = server_from_string(&reactor, &description)?
+        .listen(Rc::new(EchoFactory))
+        .add_callbacks(
+            |port| {
+                eprintln!("echo server listening on {}", port.get_host());
+                Ok(())
+            },
+            move |failure| {
+                eprintln!("could not listen on {description}: {failure}");
+                let _ = r.stop();
+                Ok(())
+            },
+        );
+    drop(listening);
     reactor.run()?;
     Ok(())
 }

@@ -50,6 +50,7 @@
 
 pub mod buffer;
 pub mod defer;
+pub mod endpoints;
 pub mod manual;
 pub mod protocol;
 pub mod reactor;

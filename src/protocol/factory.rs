@@ -1,5 +1,7 @@
 //! [`Factory`], [`ClientFactory`] and the [`for_protocol`] convenience.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
@@ -73,6 +75,52 @@ pub trait ClientFactory: Factory {
     /// `connector.connect()` reconnects.
     fn client_connection_lost(&self, connector: &Connector, reason: &ConnectionLost) {
         let _ = (connector, reason);
+    }
+}
+
+thread_local! {
+    /// How many ports and connectors use each factory (keyed by its address; an entry
+    /// exists only while a user holds the factory, so the address cannot be reused).
+    static IN_USE: RefCell<HashMap<*const (), usize>> = RefCell::new(HashMap::new());
+}
+
+/// A port or connection attempt starts using `factory`: the first one calls its
+/// `start_factory` (Twisted's `doStart`, which counts `numPorts`). Every listening port,
+/// connector and endpoint of this thread shares the count, so `start_factory` runs once
+/// however many of them share a factory.
+pub fn do_start(factory: &Rc<dyn Factory>) {
+    let key = Rc::as_ptr(factory) as *const ();
+    let first = IN_USE.with(|m| {
+        let mut m = m.borrow_mut();
+        let n = m.entry(key).or_insert(0);
+        *n += 1;
+        *n == 1
+    });
+    if first {
+        factory.start_factory();
+    }
+}
+
+/// A port or connection attempt stops using `factory`: the last one calls its
+/// `stop_factory` (Twisted's `doStop`).
+pub fn do_stop(factory: &Rc<dyn Factory>) {
+    let key = Rc::as_ptr(factory) as *const ();
+    let last = IN_USE.with(|m| {
+        let mut m = m.borrow_mut();
+        match m.get_mut(&key) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                m.remove(&key);
+                true
+            }
+            None => false,
+        }
+    });
+    if last {
+        factory.stop_factory();
     }
 }
 

@@ -9,12 +9,17 @@
 mod address;
 mod factory;
 mod lost;
+mod reconnecting;
 
 use crate::transport::Transport;
 
 pub use address::Address;
-pub use factory::{for_protocol, ClientFactory, Factory, ForProtocol};
+pub use factory::{do_start, do_stop, for_protocol, ClientFactory, Factory, ForProtocol};
 pub use lost::ConnectionLost;
+pub use reconnecting::{
+    standard_normal, Backoff, RandomSource, ReconnectHandle, ReconnectingBuilder,
+    ReconnectingClientFactory, XorShift64, DEFAULT_JITTER, MAX_JITTER_SIGMAS,
+};
 
 /// What happens on one connection (Twisted's `IProtocol`).
 ///

@@ -1,13 +1,9 @@
-//! What the reactor keeps for its transports: the buffer pool, the shared read buffer, and
-//! the count of ports using each factory.
+//! What the reactor keeps for its transports: the buffer pool and the shared read buffer.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
 
 use super::Reactor;
 use crate::buffer::BufferPool;
-use crate::protocol::Factory;
 
 /// Size of the buffer every read lands in: 64 KiB, Twisted's `bufferSize`.
 pub(crate) const READ_BUFFER_SIZE: usize = 64 * 1024;
@@ -15,8 +11,6 @@ pub(crate) const READ_BUFFER_SIZE: usize = 64 * 1024;
 pub(crate) struct IoShared {
     pub(crate) pool: BufferPool,
     read_buffer: RefCell<Option<Box<[u8]>>>,
-    /// Factory (by address) -> ports and connectors using it.
-    factories: RefCell<HashMap<*const (), usize>>,
 }
 
 impl IoShared {
@@ -24,7 +18,6 @@ impl IoShared {
         IoShared {
             pool: BufferPool::new(1024),
             read_buffer: RefCell::new(None),
-            factories: RefCell::new(HashMap::new()),
         }
     }
 }
@@ -43,41 +36,5 @@ impl Reactor {
         let out = f(&mut buf);
         *self.inner.io.read_buffer.borrow_mut() = Some(buf);
         out
-    }
-
-    /// A port or connector starts using `factory`: the first one calls `start_factory`.
-    pub(crate) fn factory_started(&self, factory: &Rc<dyn Factory>) {
-        let key = Rc::as_ptr(factory) as *const ();
-        let first = {
-            let mut map = self.inner.io.factories.borrow_mut();
-            let n = map.entry(key).or_insert(0);
-            *n += 1;
-            *n == 1
-        };
-        if first {
-            factory.start_factory();
-        }
-    }
-
-    /// A port or connector stops using `factory`: the last one calls `stop_factory`.
-    pub(crate) fn factory_stopped(&self, factory: &Rc<dyn Factory>) {
-        let key = Rc::as_ptr(factory) as *const ();
-        let last = {
-            let mut map = self.inner.io.factories.borrow_mut();
-            match map.get_mut(&key) {
-                Some(n) if *n > 1 => {
-                    *n -= 1;
-                    false
-                }
-                Some(_) => {
-                    map.remove(&key);
-                    true
-                }
-                None => false,
-            }
-        };
-        if last {
-            factory.stop_factory();
-        }
     }
 }

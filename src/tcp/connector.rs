@@ -128,12 +128,26 @@ impl ConnectorInner {
             return;
         }
         if !self.factory_started.replace(true) {
-            self.reactor.factory_started(&self.as_factory());
+            crate::protocol::do_start(&self.as_factory());
         }
         *self.state.borrow_mut() = State::Resolving;
         let attempt = self.attempt.get() + 1;
         self.attempt.set(attempt);
+        // The attempt itself runs from the top of the loop: a connect made inside a
+        // protocol callback must not call factories or protocols back from inside it (a
+        // Unix or loopback connect can complete at once).
+        let me = self.this();
+        self.reactor.call_soon(move || me.run_attempt(attempt));
+    }
+
+    fn run_attempt(&self, attempt: u64) {
+        if self.attempt.get() != attempt || !matches!(*self.state.borrow(), State::Resolving) {
+            return; // stopped (or restarted) before it began
+        }
         self.factory.started_connecting(&self.handle());
+        if self.attempt.get() != attempt || !matches!(*self.state.borrow(), State::Resolving) {
+            return; // the factory stopped it
+        }
         if let Some(timeout) = self.timeout {
             let me = self.me.clone();
             let timer = self.reactor.call_later(timeout, move || {
@@ -157,13 +171,13 @@ impl ConnectorInner {
                     self.attempt_addr(SocketAddr::new(ip, port));
                     return;
                 }
-                // Resolve off the reactor thread: getaddrinfo blocks.
-                let me = self.me.clone();
+                // Resolve off the reactor thread: getaddrinfo blocks. The lookup keeps the
+                // connector alive until it answers (nothing else may hold it meanwhile).
+                let me = self.this();
                 let lookup = self
                     .reactor
                     .defer_to_thread(move || resolve(&host, port))
                     .add_both(move |result| {
-                        let Some(me) = me.upgrade() else { return };
                         if me.attempt.get() != attempt
                             || !matches!(*me.state.borrow(), State::Resolving)
                         {
@@ -257,7 +271,7 @@ impl ConnectorInner {
         if matches!(*self.state.borrow(), State::Disconnected)
             && self.factory_started.replace(false)
         {
-            self.reactor.factory_stopped(&self.as_factory());
+            crate::protocol::do_stop(&self.as_factory());
         }
     }
 }

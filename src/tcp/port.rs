@@ -73,7 +73,7 @@ impl PortInner {
         let key = reactor.add_source(&fd, Interest::READABLE, handler)?;
         inner.key.set(Some(key));
         *inner.fd.borrow_mut() = Some(fd);
-        reactor.factory_started(&inner.factory);
+        crate::protocol::do_start(&inner.factory);
         Ok(ListeningPort::new(inner))
     }
 }
@@ -106,7 +106,7 @@ impl PortInner {
         if let Some(path) = &self.unix_path {
             let _ = std::fs::remove_file(path);
         }
-        self.reactor.factory_stopped(&self.factory);
+        crate::protocol::do_stop(&self.factory);
     }
 
     fn accept_one(&self) -> io::Result<Option<(OwnedFd, Address)>> {

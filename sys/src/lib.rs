@@ -35,6 +35,7 @@ mod waker;
 pub mod epoll;
 pub mod kqueue;
 pub mod poll;
+pub mod process;
 pub mod signal;
 pub mod socket;
 

@@ -41,3 +41,21 @@ pub(crate) fn open_fds() -> usize {
         .map(|d| d.count())
         .unwrap_or(0)
 }
+
+/// Runs `reactor` until `done` says so (checked every turn), or panics after `limit`.
+pub(crate) fn run_until(reactor: &Reactor, limit: Duration, done: impl FnMut() -> bool) {
+    turn_until(reactor, limit, done)
+}
+
+/// A blocking std TCP client with a read timeout, connected to 127.0.0.1:`port`.
+pub(crate) fn std_client(port: u16) -> std::net::TcpStream {
+    let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// A deterministic payload.
+pub(crate) fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
