@@ -180,11 +180,10 @@ fn records_connects_and_tells_the_factory_it_started() {
     assert_eq!(connects[0].timeout, Some(Duration::from_secs(9)));
     assert_eq!(connects[0].bind_address, bind);
     assert_eq!(connects[1].destination, Destination::Unix("/run/s".into()));
-    assert_eq!(
-        factory.log(),
-        ["start", "started", "started"],
-        "started once, shared"
-    );
+    assert_eq!(factory.log(), ["start"], "started once, shared");
+    // As on the real reactor, attempts begin from the top of the loop: here, the clock.
+    reactor.advance(Duration::ZERO);
+    assert_eq!(factory.log(), ["start", "started", "started"]);
     assert_eq!(factory.connectors.borrow()[0], c1);
     assert_eq!(factory.connectors.borrow()[1], c2);
     assert_eq!(reactor.pending_connects(), 2);
@@ -436,4 +435,56 @@ fn time_comes_from_the_embedded_clock() {
     assert!(fired.get());
     assert_eq!(time.seconds(), 1.5);
     assert!(format!("{reactor:?}").contains("MemoryReactor"));
+}
+
+#[test]
+fn an_attempt_stopped_before_it_began_only_fails() {
+    let reactor = MemoryReactor::new();
+    let factory = Rc::new(Logging::default());
+    let connector = reactor.connect_tcp_dyn("192.0.2.1", 25, factory.clone(), None, None);
+    connector.stop_connecting();
+    reactor.advance(Duration::ZERO);
+    assert_eq!(
+        factory.log(),
+        ["start", format!("failed: {Cancelled}").as_str(), "stop"],
+        "never told it started"
+    );
+    assert_eq!(reactor.clock().pending_calls(), 0);
+}
+
+#[test]
+fn a_connect_from_inside_a_factory_callback_does_not_call_back_into_it() {
+    /// Reconnects from inside `client_connection_failed` while holding a borrow of its
+    /// own state: a synchronous `started_connecting` would panic.
+    #[derive(Default)]
+    struct Holding {
+        state: RefCell<Vec<&'static str>>,
+    }
+    impl Factory for Holding {
+        fn build_protocol(&self, _: &Address) -> Option<Box<dyn Protocol>> {
+            Some(Box::new(Hello))
+        }
+    }
+    impl ClientFactory for Holding {
+        fn started_connecting(&self, _: &Connector) {
+            self.state.borrow_mut().push("started");
+        }
+        fn client_connection_failed(&self, connector: &Connector, _: Failure) {
+            let mut state = self.state.borrow_mut();
+            state.push("failed");
+            if state.len() < 4 {
+                connector.connect();
+            }
+        }
+    }
+    let reactor = MemoryReactor::new();
+    let factory = Rc::new(Holding::default());
+    reactor.connect_tcp_dyn("192.0.2.1", 25, factory.clone(), None, None);
+    assert!(reactor.fail_once(Failure::msg("refused")));
+    assert!(reactor.fail_once(Failure::msg("refused")));
+    assert_eq!(
+        *factory.state.borrow(),
+        ["started", "failed", "started", "failed"]
+    );
+    assert_eq!(reactor.pending_connects(), 0);
 }

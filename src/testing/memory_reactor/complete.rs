@@ -83,6 +83,7 @@ impl MemoryReactor {
     /// assert_eq!(factory.lost.get(), 1);
     /// ```
     pub fn succeed_once(&self) -> Option<Driver<Box<dyn Protocol>>> {
+        self.begin_attempts();
         let connector = self.shared.pending.borrow_mut().pop_front()?;
         let peer = connector.peer_address();
         let Some(protocol) = connector.factory().build_protocol(&peer) else {
@@ -146,6 +147,7 @@ impl MemoryReactor {
     pub fn succeed_once_with_server(
         &self,
     ) -> Option<Connected<Box<dyn Protocol>, Box<dyn Protocol>>> {
+        self.begin_attempts();
         let (connector, server_factory, server_host) = self.take_matching_attempt()?;
         let peer = connector.peer_address();
         let Some(client_protocol) = connector.factory().build_protocol(&peer) else {
@@ -211,6 +213,7 @@ impl MemoryReactor {
     /// assert!(!reactor.fail_once(Failure::msg("nothing pending")));
     /// ```
     pub fn fail_once(&self, reason: Failure) -> bool {
+        self.begin_attempts();
         let next = self.shared.pending.borrow_mut().pop_front();
         match next {
             Some(connector) => {
@@ -218,6 +221,17 @@ impl MemoryReactor {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Begins the pending attempts the loop has not begun yet (their factories'
+    /// `started_connecting`), oldest first, as a loop turn would before any could
+    /// complete. One the factory stops meanwhile is no longer pending.
+    fn begin_attempts(&self) {
+        let waiting: Vec<Rc<MemoryConnector>> =
+            self.shared.pending.borrow().iter().cloned().collect();
+        for connector in waiting {
+            connector.begin_now();
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::Shared;
 use crate::defer::{succeed, Cancelled, Deferred, Failure, TimedOut};
-use crate::protocol::{Address, ClientFactory, ConnectionLost, Factory};
+use crate::protocol::{do_start, do_stop, Address, ClientFactory, ConnectionLost, Factory};
 use crate::tcp::{Connector, ConnectorCore, Destination, PortCore};
 use crate::time::DelayedCall;
 use crate::transport::Transport;
@@ -44,17 +44,15 @@ use crate::transport::Transport;
 pub struct MemoryPort {
     host: Address,
     factory: Rc<dyn Factory>,
-    reactor: Weak<Shared>,
     listening: Cell<bool>,
     stop_calls: Cell<usize>,
 }
 
 impl MemoryPort {
-    pub(super) fn new(host: Address, factory: Rc<dyn Factory>, reactor: Weak<Shared>) -> Self {
+    pub(super) fn new(host: Address, factory: Rc<dyn Factory>) -> Self {
         MemoryPort {
             host,
             factory,
-            reactor,
             listening: Cell::new(true),
             stop_calls: Cell::new(0),
         }
@@ -91,9 +89,7 @@ impl PortCore for MemoryPort {
     fn stop_listening(&self) -> Deferred<()> {
         self.stop_calls.set(self.stop_calls.get() + 1);
         if self.listening.replace(false) {
-            if let Some(reactor) = self.reactor.upgrade() {
-                reactor.release_factory(&self.factory);
-            }
+            do_stop(&self.factory);
         }
         succeed(())
     }
@@ -128,16 +124,27 @@ pub enum ConnectorState {
 
 enum Conn {
     Disconnected,
-    Connecting { attempt: u64 },
+    /// `started`: the factory's `started_connecting` was called.
+    Connecting {
+        attempt: u64,
+        started: bool,
+    },
     Connected(Transport),
 }
 
 /// A connector whose attempts the test completes or fails (Twisted's `_FakeConnector`,
 /// plus what `ConnectionCompleter` needs). It tells its factory what a real connector
-/// would: `started_connecting` when an attempt starts, `client_connection_failed` when it
+/// would: `started_connecting` when an attempt begins, `client_connection_failed` when it
 /// fails (with `Cancelled` after `stop_connecting`, `TimedOut` after the timeout on the
 /// reactor's clock), `client_connection_lost` after the connection's `connection_lost`;
 /// `connect()` from those callbacks starts a new attempt.
+///
+/// As on the real reactor, an attempt is queued at once but begins (its factory's
+/// `started_connecting`) from the top of the loop, never from inside the `connect` call:
+/// at the next advance of the reactor's clock (`advance(Duration::ZERO)` is enough), or
+/// just before the test completes or fails it. So a factory may reconnect from inside its
+/// own callbacks while holding a borrow of its state. Its factory is started and stopped
+/// through [`do_start`] / [`do_stop`], the count real ports and connectors share.
 ///
 /// # Examples
 ///
@@ -173,6 +180,8 @@ pub struct MemoryConnector {
     disconnect_calls: Cell<usize>,
     stop_connecting_calls: Cell<usize>,
     factory_held: Cell<bool>,
+    /// The call that starts the current attempt from the top of the "loop" (the clock).
+    start_call: RefCell<Option<DelayedCall>>,
     timer: RefCell<Option<DelayedCall>>,
 }
 
@@ -195,6 +204,7 @@ impl MemoryConnector {
             disconnect_calls: Cell::new(0),
             stop_connecting_calls: Cell::new(0),
             factory_held: Cell::new(false),
+            start_call: RefCell::new(None),
             timer: RefCell::new(None),
         })
     }
@@ -264,7 +274,9 @@ impl MemoryConnector {
         }
     }
 
-    /// Starts an attempt (ignored unless disconnected); the reactor queues it.
+    /// Starts an attempt (ignored unless disconnected): queued with the reactor at once,
+    /// begun (`started_connecting`) from the top of the loop, as the real connector does.
+    /// The timeout runs from now: no time passes before a real loop begins an attempt.
     pub(super) fn start_attempt(&self) {
         if !matches!(*self.state.borrow(), Conn::Disconnected) {
             return;
@@ -273,33 +285,81 @@ impl MemoryConnector {
             return;
         };
         if !self.factory_held.replace(true) {
-            reactor.acquire_factory(&self.as_factory());
+            do_start(&self.as_factory());
         }
         let attempt = self.attempts.get() + 1;
         self.attempts.set(attempt);
-        *self.state.borrow_mut() = Conn::Connecting { attempt };
+        *self.state.borrow_mut() = Conn::Connecting {
+            attempt,
+            started: false,
+        };
         let me = self.me.upgrade().expect("alive while its methods run");
         reactor.pending.borrow_mut().push_back(me);
+        let me = self.me.clone();
+        let start = reactor.clock.call_later(Duration::ZERO, move || {
+            if let Some(me) = me.upgrade() {
+                me.begin(attempt);
+            }
+        });
+        *self.start_call.borrow_mut() = Some(start);
         if let Some(timeout) = self.timeout {
             let me = self.me.clone();
             let timer = reactor.clock.call_later(timeout, move || {
                 let Some(me) = me.upgrade() else { return };
-                let current = matches!(
-                    *me.state.borrow(),
-                    Conn::Connecting { attempt: a } if a == attempt
-                );
-                if current {
+                if me.current_attempt() == Some(attempt) {
                     me.fail_attempt(Failure::new(TimedOut));
                 }
             });
             *self.timer.borrow_mut() = Some(timer);
         }
+    }
+
+    /// The attempt in progress, if any.
+    fn current_attempt(&self) -> Option<u64> {
+        match *self.state.borrow() {
+            Conn::Connecting { attempt, .. } => Some(attempt),
+            _ => None,
+        }
+    }
+
+    /// Begins attempt `attempt` if it is current and not begun: tells the factory.
+    fn begin(&self, attempt: u64) {
+        {
+            let mut state = self.state.borrow_mut();
+            match &mut *state {
+                Conn::Connecting {
+                    attempt: a,
+                    started,
+                } if *a == attempt && !*started => *started = true,
+                _ => return,
+            }
+        }
+        if let Some(call) = self.start_call.borrow_mut().take() {
+            let _ = call.cancel();
+        }
         self.factory.started_connecting(&self.handle());
     }
 
-    fn cancel_timer(&self) {
-        if let Some(timer) = self.timer.borrow_mut().take() {
-            let _ = timer.cancel();
+    /// Begins the current attempt now if the loop has not yet (the test is about to
+    /// complete or fail it).
+    pub(super) fn begin_now(&self) {
+        let waiting = match *self.state.borrow() {
+            Conn::Connecting {
+                attempt,
+                started: false,
+            } => Some(attempt),
+            _ => None,
+        };
+        if let Some(attempt) = waiting {
+            self.begin(attempt);
+        }
+    }
+
+    fn cancel_timers(&self) {
+        for slot in [&self.start_call, &self.timer] {
+            if let Some(call) = slot.borrow_mut().take() {
+                let _ = call.cancel();
+            }
         }
     }
 
@@ -315,7 +375,7 @@ impl MemoryConnector {
 
     /// The current attempt failed: tell the factory.
     pub(super) fn fail_attempt(&self, reason: Failure) {
-        self.cancel_timer();
+        self.cancel_timers();
         self.leave_pending();
         *self.state.borrow_mut() = Conn::Disconnected;
         self.factory
@@ -325,7 +385,7 @@ impl MemoryConnector {
 
     /// The current attempt succeeded, over `transport`.
     pub(super) fn connected(&self, transport: Transport) {
-        self.cancel_timer();
+        self.cancel_timers();
         self.leave_pending();
         *self.state.borrow_mut() = Conn::Connected(transport);
     }
@@ -339,9 +399,7 @@ impl MemoryConnector {
 
     fn maybe_release_factory(&self) {
         if matches!(*self.state.borrow(), Conn::Disconnected) && self.factory_held.replace(false) {
-            if let Some(reactor) = self.reactor.upgrade() {
-                reactor.release_factory(&self.as_factory());
-            }
+            do_stop(&self.as_factory());
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::protocol::{Address, ClientFactory, Factory};
+use crate::protocol::{do_start, Address, ClientFactory, Factory};
 use crate::tcp::{Connector, Destination, ListeningPort, ReactorTcp};
 use crate::time::{Clock, DelayedCall, LocalFn, ReactorTime};
 
@@ -148,8 +148,6 @@ pub(crate) struct Shared {
     connects: RefCell<Vec<ConnectCall>>,
     /// Attempts waiting to be completed or failed, oldest first.
     pending: RefCell<VecDeque<Rc<MemoryConnector>>>,
-    /// How many ports and connectors use each factory (`start_factory` / `stop_factory`).
-    factories: RefCell<Vec<(Rc<dyn Factory>, usize)>>,
     next_port: Cell<u16>,
     listen_error: Cell<Option<io::ErrorKind>>,
 }
@@ -161,48 +159,6 @@ impl Shared {
             .set(port.checked_add(1).unwrap_or(FIRST_FAKE_PORT));
         port
     }
-
-    /// A port or connector starts using `factory`: the first calls `start_factory`.
-    fn acquire_factory(&self, factory: &Rc<dyn Factory>) {
-        let first = {
-            let mut all = self.factories.borrow_mut();
-            match all.iter_mut().find(|(f, _)| same_factory(f, factory)) {
-                Some((_, n)) => {
-                    *n += 1;
-                    false
-                }
-                None => {
-                    all.push((factory.clone(), 1));
-                    true
-                }
-            }
-        };
-        if first {
-            factory.start_factory();
-        }
-    }
-
-    /// A port or connector stops using `factory`: the last calls `stop_factory`.
-    fn release_factory(&self, factory: &Rc<dyn Factory>) {
-        let last = {
-            let mut all = self.factories.borrow_mut();
-            let Some(i) = all.iter().position(|(f, _)| same_factory(f, factory)) else {
-                return;
-            };
-            all[i].1 -= 1;
-            all[i].1 == 0 && {
-                all.remove(i);
-                true
-            }
-        };
-        if last {
-            factory.stop_factory();
-        }
-    }
-}
-
-fn same_factory(a: &Rc<dyn Factory>, b: &Rc<dyn Factory>) -> bool {
-    std::ptr::addr_eq(Rc::as_ptr(a), Rc::as_ptr(b))
 }
 
 /// A reactor stand-in for code that takes a [`ReactorTcp`] and a [`ReactorTime`]
@@ -220,8 +176,12 @@ fn same_factory(a: &Rc<dyn Factory>, b: &Rc<dyn Factory>) -> bool {
 ///   through an [`IoPump`](super::IoPump) to a protocol from a matching recorded listen;
 ///   [`fail_once`](MemoryReactor::fail_once) fails it. A connect with a timeout fails with
 ///   `TimedOut` when the clock passes it.
-/// - Factories get `start_factory` / `stop_factory` as from the real reactor (once, however
-///   many ports and connectors share one).
+/// - Factories get `start_factory` / `stop_factory` as from the real reactor, through
+///   [`do_start`] / [`do_stop`](crate::protocol::do_stop) (once, however many ports, connectors and endpoints share
+///   one).
+/// - A connect's attempt begins (`started_connecting`) from the top of the loop, as on the
+///   real reactor: at the next advance of the clock, or when the test completes or fails
+///   it.
 ///
 /// Clones share one reactor.
 ///
@@ -279,7 +239,6 @@ impl MemoryReactor {
                 listens: RefCell::new(Vec::new()),
                 connects: RefCell::new(Vec::new()),
                 pending: RefCell::new(VecDeque::new()),
-                factories: RefCell::new(Vec::new()),
                 next_port: Cell::new(FIRST_FAKE_PORT),
                 listen_error: Cell::new(None),
             }),
@@ -346,18 +305,14 @@ impl MemoryReactor {
         factory: Rc<dyn Factory>,
         backlog: i32,
     ) -> io::Result<ListeningPort> {
-        let port = Rc::new(MemoryPort::new(
-            host,
-            factory.clone(),
-            Rc::downgrade(&self.shared),
-        ));
+        let port = Rc::new(MemoryPort::new(host, factory.clone()));
         self.shared.listens.borrow_mut().push(ListenCall {
             on,
             factory: factory.clone(),
             backlog,
             port: port.clone(),
         });
-        self.shared.acquire_factory(&factory);
+        do_start(&factory);
         Ok(ListeningPort::new(port))
     }
 
