@@ -56,6 +56,7 @@ pub mod protocol;
 pub mod reactor;
 pub mod task;
 pub mod tcp;
+pub mod testing;
 pub mod time;
 pub mod transport;
 
