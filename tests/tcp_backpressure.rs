@@ -276,3 +276,117 @@ fn watermarks_are_configurable_and_a_pull_producer_is_asked_when_the_buffer_empt
         reactor.close();
     }
 }
+
+/// A push producer that counts what it is told.
+#[derive(Default)]
+struct Counted {
+    pauses: Cell<u32>,
+    resumes: Cell<u32>,
+    stops: Cell<u32>,
+    paused: Cell<bool>,
+}
+
+impl PushProducer for Counted {
+    fn pause_producing(&self) {
+        self.pauses.set(self.pauses.get() + 1);
+        self.paused.set(true);
+    }
+    fn resume_producing(&self) {
+        self.resumes.set(self.resumes.get() + 1);
+        self.paused.set(false);
+    }
+    fn stop_producing(&self) {
+        self.stops.set(self.stops.get() + 1);
+    }
+}
+
+#[test]
+fn a_pause_that_the_flush_overtakes_is_cancelled_not_left_dangling() {
+    // A write over the high-water mark made from the pending phase asks for a pause that
+    // goes out one phase later; if the same turn's flush drains the buffer first, the pause
+    // must be dropped, or the producer would stay paused with nothing left to resume it.
+    struct Quiet;
+    impl Protocol for Quiet {
+        fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+    }
+    for reactor in reactors() {
+        let port = reactor
+            .listen_tcp(0, for_protocol(|| Quiet), 50, "127.0.0.1")
+            .unwrap();
+        let producer = Rc::new(Counted::default());
+        let transport: Rc<RefCell<Option<Transport>>> = Rc::new(RefCell::new(None));
+        struct Grab(Rc<RefCell<Option<Transport>>>);
+        impl Protocol for Grab {
+            fn connection_made(&mut self, t: &Transport) {
+                *self.0.borrow_mut() = Some(t.clone());
+            }
+            fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+        }
+        let grab = transport.clone();
+        reactor.connect_tcp(
+            "127.0.0.1",
+            port.get_host().port().unwrap(),
+            for_protocol(move || Grab(grab.clone())),
+            None,
+            None,
+        );
+        util::run_until(&reactor, Duration::from_secs(10), || {
+            transport.borrow().is_some()
+        });
+        let t = transport.borrow().clone().unwrap();
+        t.set_write_watermarks(1000, 0);
+        t.register_producer(Producer::Push(producer.clone()))
+            .unwrap();
+        let t2 = t.clone();
+        reactor.call_soon(move || t2.write(&[1u8; 5000])); // over the mark, from the pending phase
+        for _ in 0..5 {
+            reactor.iterate(Duration::from_millis(5)).unwrap();
+        }
+        assert_eq!(t.write_buffer_len(), 0, "the kernel took it all");
+        assert!(!producer.paused.get(), "left paused with an empty buffer");
+        assert_eq!(
+            producer.pauses.get(),
+            producer.resumes.get(),
+            "every pause delivered was followed by a resume"
+        );
+        // And the producer is really not paused: a new overflow pauses it again.
+        t.write(&[2u8; 5000]);
+        reactor.iterate(Duration::from_millis(5)).unwrap();
+        reactor.iterate(Duration::from_millis(5)).unwrap();
+        assert!(!producer.paused.get());
+        reactor.close();
+    }
+}
+
+#[test]
+fn the_peers_end_of_input_closes_even_with_a_producer_registered() {
+    for reactor in reactors() {
+        let max_buffered = Rc::new(Cell::new(0));
+        let m = max_buffered.clone();
+        let factory = for_protocol(move || BoundedEcho {
+            max_buffered: m.clone(),
+        });
+        let port = reactor.listen_tcp(0, factory, 50, "127.0.0.1").unwrap();
+        let pnum = port.get_host().port().unwrap();
+        let handle = reactor.thread_handle();
+        let client = std::thread::spawn(move || {
+            let mut s = std_client(pnum);
+            s.write_all(b"last words").unwrap();
+            s.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut back = Vec::new();
+            s.read_to_end(&mut back).unwrap(); // returns only once the server closes
+            let _ = handle.stop();
+            back
+        });
+        let r = reactor.clone();
+        reactor.call_later(Duration::from_secs(20), move || r.crash());
+        reactor.run().unwrap();
+        assert_eq!(client.join().unwrap(), b"last words");
+        assert_eq!(
+            reactor.source_count(),
+            1,
+            "the connection is closed, only the port is left"
+        );
+        reactor.close();
+    }
+}

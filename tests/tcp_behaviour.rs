@@ -170,14 +170,25 @@ fn abort_connection_drops_the_queue_and_reports_aborted() {
         });
         let port = reactor.listen_tcp(0, factory, 50, "127.0.0.1").unwrap();
         let p = port.get_host().port().unwrap();
-        let got = with_client(&reactor, move || {
+        let (got, reset) = with_client(&reactor, move || {
             let mut s = std_client(p);
             s.write_all(b"go").unwrap();
-            let mut back = Vec::new();
-            let _ = s.read_to_end(&mut back); // EOF or reset
-            back.len()
+            let mut back = vec![0u8; 1 << 16];
+            let mut got = 0;
+            let reset = loop {
+                match s.read(&mut back) {
+                    Ok(0) => break false,
+                    Ok(n) => got += n,
+                    Err(e) => break e.kind() == std::io::ErrorKind::ConnectionReset,
+                }
+            };
+            (got, reset)
         });
         assert!(got < 1 << 20, "the queue was dropped ({got} bytes arrived)");
+        assert!(
+            reset,
+            "the peer saw an unclean close (a reset), not an orderly end"
+        );
         run_until(&reactor, LIMIT, || !reasons.borrow().is_empty());
         assert_eq!(*reasons.borrow(), ["aborted"]);
         reactor.close();

@@ -355,3 +355,28 @@ fn debug_output_names_the_state() {
         "{text}"
     );
 }
+
+#[test]
+fn a_factory_built_protocol_can_be_reached_by_its_type() {
+    use torsion::protocol::{for_protocol, Address, Factory};
+    struct Counter {
+        bytes: usize,
+    }
+    impl Protocol for Counter {
+        fn data_received(&mut self, _: &Transport, data: &[u8]) {
+            self.bytes += data.len();
+        }
+    }
+    let factory = for_protocol(|| Counter { bytes: 0 });
+    let protocol = factory
+        .build_protocol(&Address::Memory("test".into()))
+        .unwrap();
+    let driver = make_connection(protocol);
+    driver.data_received(b"12345");
+    assert_eq!(driver.with_protocol_as::<Counter, _>(|c| c.bytes), Some(5));
+    struct Other;
+    impl Protocol for Other {
+        fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+    }
+    assert_eq!(driver.with_protocol_as::<Other, _>(|_| ()), None);
+}

@@ -141,10 +141,9 @@
 //! | "Unhandled error in Deferred" (at GC) | reported when the last handle drops: [`set_unhandled_error_hook`] |
 //! | trial's `successResultOf`, `failureResultOf`, `assertNoResult` | [`testing::success_result_of`], [`testing::failure_result_of`], [`testing::assert_no_result`]; [`Deferred::take_result`] |
 //!
-//! Not here yet (they need the reactor's clock): `add_timeout` (to be a method taking a
-//! clock with `call_later`, cancelling the Deferred on expiry and turning that
-//! [`Cancelled`] into [`TimedOut`]), `defer_later`, `LoopingCall`, `Cooperator`, `react`,
-//! `defer_to_thread`.
+//! | `addTimeout(timeout, clock)` | [`Deferred::add_timeout`] (a timeout reaches later callbacks as [`TimedOut`]) |
+//! | `task.deferLater`, `LoopingCall`, `Cooperator`, `react` | [`crate::task`] |
+//! | `threads.deferToThread` | [`Reactor::defer_to_thread`](crate::Reactor::defer_to_thread) |
 //!
 //! Tests: unit tests in each file; `tests/defer_core.rs`, `tests/defer_chain.rs`,
 //! `tests/defer_cancel.rs`, `tests/defer_list.rs`, `tests/defer_primitives.rs`,

@@ -11,6 +11,8 @@ mod factory;
 mod lost;
 mod reconnecting;
 
+use std::any::Any;
+
 use crate::transport::Transport;
 
 pub use address::Address;
@@ -47,7 +49,7 @@ pub use reconnecting::{
 ///     }
 /// }
 /// ```
-pub trait Protocol: 'static {
+pub trait Protocol: Any {
     /// The connection is up (Twisted's `makeConnection` + `connectionMade`).
     fn connection_made(&mut self, transport: &Transport) {
         let _ = transport;

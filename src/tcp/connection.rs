@@ -63,7 +63,10 @@ struct State {
     /// Interest registered with the reactor now.
     interest: Interest,
     producer: Option<Producer>,
+    /// The producer was told (or is about to be told) to pause.
     producer_paused: bool,
+    /// A pause was requested but not delivered yet (it goes out from the pending phase).
+    pause_pending: bool,
     high_water: usize,
     low_water: usize,
     /// Why the connection closes, once `Closing` completes.
@@ -113,6 +116,7 @@ impl Connection {
                 interest: Interest::READABLE,
                 producer: None,
                 producer_paused: false,
+                pause_pending: false,
                 high_water: DEFAULT_HIGH_WATER,
                 low_water: DEFAULT_LOW_WATER,
                 closing_reason: None,
@@ -207,9 +211,47 @@ impl Connection {
         if self.half_closeable() {
             self.call_protocol(|p, t| p.read_connection_lost(t));
         } else {
-            // Send what was written before closing: the peer may still be reading.
+            // Send what was written before closing: the peer may still be reading. A
+            // producer is stopped rather than waited for (nothing will consume its output
+            // once we close), so the close cannot hang on it.
+            let producer = {
+                let mut st = self.st.borrow_mut();
+                st.producer_paused = false;
+                st.pause_pending = false;
+                st.producer.take()
+            };
+            if let Some(producer) = producer {
+                self.reactor.call_soon(move || producer.stop_producing());
+            }
             self.begin_close(ConnectionLost::Done);
         }
+    }
+
+    /// Marks the producer paused and tells it so from the pending phase (never from inside
+    /// `write`, whose caller may be the producer itself).
+    fn request_pause(&self, st: &mut State) {
+        st.producer_paused = true;
+        if st.pause_pending {
+            return;
+        }
+        st.pause_pending = true;
+        let me = self.this();
+        self.reactor.call_soon(move || me.deliver_pause());
+    }
+
+    fn deliver_pause(&self) {
+        let producer = {
+            let mut st = self.st.borrow_mut();
+            if !st.pause_pending {
+                return; // cancelled: the buffer drained before the pause went out
+            }
+            st.pause_pending = false;
+            match &st.producer {
+                Some(Producer::Push(p)) => p.clone(),
+                _ => return,
+            }
+        };
+        producer.pause_producing();
     }
 
     fn begin_close(&self, reason: ConnectionLost) {
@@ -276,6 +318,14 @@ impl Connection {
         }
         let len = st.queue.len();
         let resume = match st.producer.clone() {
+            Some(Producer::Push(_))
+                if st.producer_paused && len <= st.low_water && st.pause_pending =>
+            {
+                // The pause has not gone out yet: cancel it instead of resuming.
+                st.producer_paused = false;
+                st.pause_pending = false;
+                None
+            }
             Some(Producer::Push(p)) if st.producer_paused && len <= st.low_water => {
                 st.producer_paused = false;
                 Some(Producer::Push(p))
@@ -418,24 +468,16 @@ impl TransportCore for Connection {
         if data.is_empty() {
             return;
         }
-        let pause = {
+        {
             let mut st = self.st.borrow_mut();
             if st.phase != Phase::Open || st.write_side != WriteSide::Open {
                 return;
             }
             st.queue.write(self.reactor.buffer_pool(), data);
             let over = st.queue.len() > st.high_water && !st.producer_paused;
-            match st.producer.clone() {
-                Some(Producer::Push(p)) if over => {
-                    st.producer_paused = true;
-                    Some(p)
-                }
-                _ => None,
+            if over && matches!(st.producer, Some(Producer::Push(_))) {
+                self.request_pause(&mut st);
             }
-        };
-        if let Some(p) = pause {
-            // Not from inside write(): the caller may be the producer itself.
-            self.reactor.call_soon(move || p.pause_producing());
         }
         self.schedule_flush();
     }
@@ -451,6 +493,12 @@ impl TransportCore for Connection {
     }
 
     fn abort_connection(&self) {
+        // Tell the peer the close is unclean: a reset, not an orderly end of stream.
+        if self.is_tcp {
+            if let Some(fd) = self.fd.borrow().as_ref() {
+                let _ = socket::set_linger_zero(fd);
+            }
+        }
         self.close_now(ConnectionLost::Aborted);
     }
 
@@ -493,13 +541,9 @@ impl TransportCore for Connection {
         }
         st.producer = Some(producer.clone());
         st.producer_paused = false;
-        let over = st.queue.len() > st.high_water;
-        drop(st);
+        st.pause_pending = false;
         match producer {
-            Producer::Push(p) if over => {
-                self.st.borrow_mut().producer_paused = true;
-                self.reactor.call_soon(move || p.pause_producing());
-            }
+            Producer::Push(_) if st.queue.len() > st.high_water => self.request_pause(&mut st),
             // A pull producer is asked for its first piece at once (from the loop).
             Producer::Pull(p) => self.reactor.call_soon(move || p.resume_producing()),
             Producer::Push(_) => {}
@@ -512,6 +556,7 @@ impl TransportCore for Connection {
             let mut st = self.st.borrow_mut();
             st.producer = None;
             st.producer_paused = false;
+            st.pause_pending = false;
             st.phase == Phase::Closing
         };
         if closing {

@@ -543,3 +543,20 @@ impl<P: Protocol> fmt::Debug for Driver<P> {
 pub fn make_connection<P: Protocol>(protocol: P) -> Driver<P> {
     Driver::new(protocol)
 }
+
+/// Drivers of protocols built by a factory hold a `Box<dyn Protocol>`; these reach the
+/// concrete type inside.
+impl Driver<Box<dyn Protocol>> {
+    /// Runs `f` on the protocol if it is a `T` (`None` otherwise).
+    ///
+    /// # Panics
+    ///
+    /// As [`with_protocol`](Driver::with_protocol).
+    pub fn with_protocol_as<T: Protocol, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        self.with_protocol(|boxed| {
+            let inner: &mut dyn Protocol = &mut **boxed;
+            let any: &mut dyn std::any::Any = inner;
+            any.downcast_mut::<T>().map(f)
+        })
+    }
+}
