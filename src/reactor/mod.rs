@@ -45,7 +45,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -54,7 +54,6 @@ use std::time::{Duration, Instant};
 use torsion_sys::signal::SignalWatch;
 use torsion_sys::{AnyPoller, Backend, Events, Interest, LocalFn, Waker};
 
-use crate::defer::{Deferred, Failure};
 use crate::time::{DelayedCall, ReactorTime, TimerQueue};
 
 pub use builder::ReactorBuilder;
@@ -65,7 +64,7 @@ pub use sources::{IoHandler, SourceKey};
 pub use threads::{ThreadCallError, ThreadHandle};
 pub use triggers::{Phase, SystemEvent, TriggerId};
 
-use sources::{Entry, Sources};
+use sources::Sources;
 use threads::{Mailbox, ThreadCall, ThreadPool};
 use triggers::Triggers;
 
@@ -269,241 +268,6 @@ impl Reactor {
             .before_poll
             .borrow_mut()
             .push_back(LocalFn::new(f));
-    }
-
-    // ----- I/O sources -----
-
-    /// Watches `fd` for `interest` and calls `handler` when it is ready (Twisted's
-    /// `addReader` / `addWriter` in one). The caller keeps owning the descriptor and must
-    /// [`remove_source`](Reactor::remove_source) it before closing it.
-    ///
-    /// # Errors
-    ///
-    /// The poller's error (say, the descriptor is already registered), or `Other` if the
-    /// reactor is closed.
-    pub fn add_source(
-        &self,
-        fd: &impl AsFd,
-        interest: Interest,
-        handler: Rc<dyn IoHandler>,
-    ) -> io::Result<SourceKey> {
-        if self.inner.flags.closed.get() {
-            return Err(closed_error());
-        }
-        let fd = fd.as_fd();
-        let key = self.inner.sources.borrow_mut().insert(Entry {
-            handler,
-            interest,
-            in_poller: false,
-            fd: fd.as_raw_fd(),
-        });
-        if !interest.is_empty() {
-            if let Err(e) = self.inner.poller.borrow_mut().register(fd, key, interest) {
-                let entry = self.inner.sources.borrow_mut().remove(key);
-                drop(entry);
-                return Err(e);
-            }
-            if let Some(entry) = self.inner.sources.borrow_mut().get_mut(key) {
-                entry.in_poller = true;
-            }
-        }
-        Ok(key)
-    }
-
-    /// Changes what a source is watched for. No system call is made if nothing changes.
-    /// An empty interest takes the descriptor out of the kernel poller (so a hung-up
-    /// descriptor nobody reads cannot spin the loop) while keeping its key.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for a stale key; the poller's error otherwise.
-    pub fn set_interest(
-        &self,
-        key: SourceKey,
-        fd: &impl AsFd,
-        interest: Interest,
-    ) -> io::Result<()> {
-        let (old, in_poller) = {
-            let sources = self.inner.sources.borrow();
-            let entry = sources.get(key).ok_or_else(stale_key)?;
-            (entry.interest, entry.in_poller)
-        };
-        if old == interest && in_poller != interest.is_empty() {
-            return Ok(());
-        }
-        let fd = fd.as_fd();
-        {
-            let mut poller = self.inner.poller.borrow_mut();
-            match (in_poller, interest.is_empty()) {
-                (true, true) => poller.deregister(fd)?,
-                (true, false) => poller.reregister(fd, key, interest)?,
-                (false, false) => poller.register(fd, key, interest)?,
-                (false, true) => {}
-            }
-        }
-        let mut sources = self.inner.sources.borrow_mut();
-        let entry = sources.get_mut(key).ok_or_else(stale_key)?;
-        entry.interest = interest;
-        entry.in_poller = !interest.is_empty();
-        Ok(())
-    }
-
-    /// The current interest of a source, or `None` for a stale key.
-    pub fn source_interest(&self, key: SourceKey) -> Option<Interest> {
-        self.inner.sources.borrow().get(key).map(|e| e.interest)
-    }
-
-    /// Stops watching a source and drops the reactor's reference to its handler. Events
-    /// already collected for it in this turn are not delivered.
-    ///
-    /// # Errors
-    ///
-    /// `NotFound` for a stale key; the poller's error otherwise (the source is removed from
-    /// the reactor all the same).
-    pub fn remove_source(&self, key: SourceKey, fd: &impl AsFd) -> io::Result<()> {
-        let entry = self
-            .inner
-            .sources
-            .borrow_mut()
-            .remove(key)
-            .ok_or_else(stale_key)?;
-        let result = if entry.in_poller {
-            self.inner.poller.borrow_mut().deregister(fd.as_fd())
-        } else {
-            Ok(())
-        };
-        // The handler may own anything; drop it with no borrow held.
-        drop(entry);
-        result
-    }
-
-    /// Number of registered sources.
-    pub fn source_count(&self) -> usize {
-        self.inner.sources.borrow().len()
-    }
-
-    // ----- threads -----
-
-    /// A `Send` handle other threads use to post calls to this reactor.
-    pub fn thread_handle(&self) -> ThreadHandle {
-        ThreadHandle {
-            mailbox: self.inner.mailbox.clone(),
-        }
-    }
-
-    /// Runs `f` on the reactor's thread pool (Twisted's `callInThread`). The pool starts
-    /// threads on demand, up to its size, and is stopped (after finishing queued work) when
-    /// the reactor shuts down.
-    ///
-    /// # Errors
-    ///
-    /// If a worker thread cannot be spawned, or the reactor is closed.
-    pub fn call_in_thread<F: FnOnce() + Send + 'static>(&self, f: F) -> io::Result<()> {
-        if self.inner.flags.closed.get() {
-            return Err(closed_error());
-        }
-        self.inner.pool.borrow_mut().submit(Box::new(f))
-    }
-
-    /// Runs `f` on the thread pool and `then` with its result (or its panic) back on the
-    /// reactor thread. The building block of `defer_to_thread`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`call_in_thread`](Reactor::call_in_thread).
-    pub fn call_in_thread_then<T, F, G>(&self, f: F, then: G) -> io::Result<()>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
-        G: FnOnce(&Reactor, std::thread::Result<T>) + 'static,
-    {
-        let id = self.inner.next_completion.get();
-        self.inner.next_completion.set(id + 1);
-        let completion: Completion = Box::new(move |reactor, any| {
-            let result = *any
-                .downcast::<std::thread::Result<T>>()
-                .expect("completion result has the job's type");
-            then(reactor, result)
-        });
-        self.inner.completions.borrow_mut().insert(id, completion);
-        let handle = self.thread_handle();
-        let job = move || {
-            let result = catch_unwind(AssertUnwindSafe(f));
-            let boxed: Box<dyn std::any::Any + Send> = Box::new(result);
-            let _ = handle.call_from_thread(move |reactor| reactor.complete(id, boxed));
-        };
-        if let Err(e) = self.call_in_thread(job) {
-            let dropped = self.inner.completions.borrow_mut().remove(&id);
-            drop(dropped);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// Runs `f` on the thread pool and returns a Deferred that fires, on the reactor
-    /// thread, with its result (Twisted's `deferToThread`). An `Err` from `f` becomes the
-    /// Deferred's failure; so does a panic.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use torsion::Reactor;
-    ///
-    /// let reactor = Reactor::new()?;
-    /// let r = reactor.clone();
-    /// let sum = reactor
-    ///     .defer_to_thread(|| Ok::<_, std::io::Error>((1..=100u32).sum::<u32>()))
-    ///     .add_callback(move |sum| {
-    ///         r.stop().unwrap();
-    ///         Ok(sum)
-    ///     });
-    /// reactor.run()?;
-    /// assert_eq!(sum.take_result().unwrap().unwrap(), 5050);
-    /// # reactor.close();
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[track_caller]
-    pub fn defer_to_thread<T, E, F>(&self, f: F) -> Deferred<T>
-    where
-        T: Send + 'static,
-        E: std::error::Error + Send + 'static,
-        F: FnOnce() -> Result<T, E> + Send + 'static,
-    {
-        let d = Deferred::new();
-        let target = d.clone();
-        let submitted = self.call_in_thread_then(f, move |_, result| {
-            let result = match result {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(e)) => Err(Failure::new(e)),
-                Err(panic) => Err(Failure::msg(format!(
-                    "the function given to defer_to_thread panicked: {}",
-                    panic_message(&*panic)
-                ))),
-            };
-            let _ = target.fire(result);
-        });
-        if let Err(e) = submitted {
-            let _ = d.errback(Failure::new(e));
-        }
-        d
-    }
-
-    fn complete(&self, id: u64, result: Box<dyn std::any::Any + Send>) {
-        let completion = self.inner.completions.borrow_mut().remove(&id);
-        if let Some(completion) = completion {
-            completion(self, result);
-        }
-    }
-
-    /// Sets the most threads the pool may start (Twisted's `suggestThreadPoolSize`).
-    pub fn suggest_thread_pool_size(&self, threads: usize) {
-        self.inner.pool.borrow_mut().set_max_threads(threads);
-    }
-
-    /// The pool's size limit and the number of workers started now.
-    pub fn thread_pool_stats(&self) -> (usize, usize) {
-        let pool = self.inner.pool.borrow();
-        (pool.max_threads(), pool.started_threads())
     }
 
     // ----- teardown -----

@@ -3,12 +3,13 @@
 //! Tests: `tests/reactor_sources.rs`.
 
 use std::fmt;
-use std::os::fd::RawFd;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::rc::Rc;
 
 use torsion_sys::{Interest, Readiness, Token};
 
-use super::Reactor;
+use super::{closed_error, stale_key, Reactor};
 
 /// Something the reactor calls when a descriptor it watches is ready: Twisted's
 /// `IReadDescriptor.doRead` and `IWriteDescriptor.doWrite` in one method.
@@ -142,5 +143,117 @@ impl fmt::Debug for Sources {
                     .filter_map(|s| s.entry.as_ref().map(|e| (e.fd, e.interest, e.in_poller))),
             )
             .finish()
+    }
+}
+
+/// Watching descriptors: Twisted's `IReactorFDSet`, with generational keys.
+impl Reactor {
+    /// Watches `fd` for `interest` and calls `handler` when it is ready (Twisted's
+    /// `addReader` / `addWriter` in one). The caller keeps owning the descriptor and must
+    /// [`remove_source`](Reactor::remove_source) it before closing it.
+    ///
+    /// # Errors
+    ///
+    /// The poller's error (say, the descriptor is already registered), or `Other` if the
+    /// reactor is closed.
+    pub fn add_source(
+        &self,
+        fd: &impl AsFd,
+        interest: Interest,
+        handler: Rc<dyn IoHandler>,
+    ) -> io::Result<SourceKey> {
+        if self.inner.flags.closed.get() {
+            return Err(closed_error());
+        }
+        let fd = fd.as_fd();
+        let key = self.inner.sources.borrow_mut().insert(Entry {
+            handler,
+            interest,
+            in_poller: false,
+            fd: fd.as_raw_fd(),
+        });
+        if !interest.is_empty() {
+            if let Err(e) = self.inner.poller.borrow_mut().register(fd, key, interest) {
+                let entry = self.inner.sources.borrow_mut().remove(key);
+                drop(entry);
+                return Err(e);
+            }
+            if let Some(entry) = self.inner.sources.borrow_mut().get_mut(key) {
+                entry.in_poller = true;
+            }
+        }
+        Ok(key)
+    }
+
+    /// Changes what a source is watched for. No system call is made if nothing changes.
+    /// An empty interest takes the descriptor out of the kernel poller (so a hung-up
+    /// descriptor nobody reads cannot spin the loop) while keeping its key.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a stale key; the poller's error otherwise.
+    pub fn set_interest(
+        &self,
+        key: SourceKey,
+        fd: &impl AsFd,
+        interest: Interest,
+    ) -> io::Result<()> {
+        let (old, in_poller) = {
+            let sources = self.inner.sources.borrow();
+            let entry = sources.get(key).ok_or_else(stale_key)?;
+            (entry.interest, entry.in_poller)
+        };
+        if old == interest && in_poller != interest.is_empty() {
+            return Ok(());
+        }
+        let fd = fd.as_fd();
+        {
+            let mut poller = self.inner.poller.borrow_mut();
+            match (in_poller, interest.is_empty()) {
+                (true, true) => poller.deregister(fd)?,
+                (true, false) => poller.reregister(fd, key, interest)?,
+                (false, false) => poller.register(fd, key, interest)?,
+                (false, true) => {}
+            }
+        }
+        let mut sources = self.inner.sources.borrow_mut();
+        let entry = sources.get_mut(key).ok_or_else(stale_key)?;
+        entry.interest = interest;
+        entry.in_poller = !interest.is_empty();
+        Ok(())
+    }
+
+    /// The current interest of a source, or `None` for a stale key.
+    pub fn source_interest(&self, key: SourceKey) -> Option<Interest> {
+        self.inner.sources.borrow().get(key).map(|e| e.interest)
+    }
+
+    /// Stops watching a source and drops the reactor's reference to its handler. Events
+    /// already collected for it in this turn are not delivered.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a stale key; the poller's error otherwise (the source is removed from
+    /// the reactor all the same).
+    pub fn remove_source(&self, key: SourceKey, fd: &impl AsFd) -> io::Result<()> {
+        let entry = self
+            .inner
+            .sources
+            .borrow_mut()
+            .remove(key)
+            .ok_or_else(stale_key)?;
+        let result = if entry.in_poller {
+            self.inner.poller.borrow_mut().deregister(fd.as_fd())
+        } else {
+            Ok(())
+        };
+        // The handler may own anything; drop it with no borrow held.
+        drop(entry);
+        result
+    }
+
+    /// Number of registered sources.
+    pub fn source_count(&self) -> usize {
+        self.inner.sources.borrow().len()
     }
 }

@@ -13,7 +13,9 @@ use std::thread::{self, JoinHandle, ThreadId};
 
 use torsion_sys::Waker;
 
-use super::Reactor;
+use super::{closed_error, panic_message, Completion, Reactor};
+use crate::defer::{Deferred, Failure};
+use std::io;
 
 /// A call sent to the reactor thread.
 pub(crate) type ThreadCall = Box<dyn FnOnce(&Reactor) + Send>;
@@ -254,7 +256,7 @@ impl ThreadPool {
     }
 
     /// Queues a job, starting a worker if none is idle and the pool is below its size.
-    pub(crate) fn submit(&mut self, job: Job) -> std::io::Result<()> {
+    pub(crate) fn submit(&mut self, job: Job) -> io::Result<()> {
         let start_worker = {
             let mut state = self.shared.state.lock().unwrap_or_else(|e| e.into_inner());
             state.jobs.push_back(job);
@@ -325,5 +327,130 @@ impl fmt::Debug for ThreadPool {
             .field("threads", &self.threads.len())
             .field("max_threads", &self.max_threads)
             .finish()
+    }
+}
+
+/// Threads: the thread pool and the way results come back (Twisted's `IReactorThreads`).
+impl Reactor {
+    /// A `Send` handle other threads use to post calls to this reactor.
+    pub fn thread_handle(&self) -> ThreadHandle {
+        ThreadHandle {
+            mailbox: self.inner.mailbox.clone(),
+        }
+    }
+
+    /// Runs `f` on the reactor's thread pool (Twisted's `callInThread`). The pool starts
+    /// threads on demand, up to its size, and is stopped (after finishing queued work) when
+    /// the reactor shuts down.
+    ///
+    /// # Errors
+    ///
+    /// If a worker thread cannot be spawned, or the reactor is closed.
+    pub fn call_in_thread<F: FnOnce() + Send + 'static>(&self, f: F) -> io::Result<()> {
+        if self.inner.flags.closed.get() {
+            return Err(closed_error());
+        }
+        self.inner.pool.borrow_mut().submit(Box::new(f))
+    }
+
+    /// Runs `f` on the thread pool and `then` with its result (or its panic) back on the
+    /// reactor thread. The building block of `defer_to_thread`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`call_in_thread`](Reactor::call_in_thread).
+    pub fn call_in_thread_then<T, F, G>(&self, f: F, then: G) -> io::Result<()>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+        G: FnOnce(&Reactor, thread::Result<T>) + 'static,
+    {
+        let id = self.inner.next_completion.get();
+        self.inner.next_completion.set(id + 1);
+        let completion: Completion = Box::new(move |reactor, any| {
+            let result = *any
+                .downcast::<thread::Result<T>>()
+                .expect("completion result has the job's type");
+            then(reactor, result)
+        });
+        self.inner.completions.borrow_mut().insert(id, completion);
+        let handle = self.thread_handle();
+        let job = move || {
+            let result = catch_unwind(AssertUnwindSafe(f));
+            let boxed: Box<dyn std::any::Any + Send> = Box::new(result);
+            let _ = handle.call_from_thread(move |reactor| reactor.complete(id, boxed));
+        };
+        if let Err(e) = self.call_in_thread(job) {
+            let dropped = self.inner.completions.borrow_mut().remove(&id);
+            drop(dropped);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the thread pool and returns a Deferred that fires, on the reactor
+    /// thread, with its result (Twisted's `deferToThread`). An `Err` from `f` becomes the
+    /// Deferred's failure; so does a panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use torsion::Reactor;
+    ///
+    /// let reactor = Reactor::new()?;
+    /// let r = reactor.clone();
+    /// let sum = reactor
+    ///     .defer_to_thread(|| Ok::<_, std::io::Error>((1..=100u32).sum::<u32>()))
+    ///     .add_callback(move |sum| {
+    ///         r.stop().unwrap();
+    ///         Ok(sum)
+    ///     });
+    /// reactor.run()?;
+    /// assert_eq!(sum.take_result().unwrap().unwrap(), 5050);
+    /// # reactor.close();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[track_caller]
+    pub fn defer_to_thread<T, E, F>(&self, f: F) -> Deferred<T>
+    where
+        T: Send + 'static,
+        E: std::error::Error + Send + 'static,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+    {
+        let d = Deferred::new();
+        let target = d.clone();
+        let submitted = self.call_in_thread_then(f, move |_, result| {
+            let result = match result {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e)) => Err(Failure::new(e)),
+                Err(panic) => Err(Failure::msg(format!(
+                    "the function given to defer_to_thread panicked: {}",
+                    panic_message(&*panic)
+                ))),
+            };
+            let _ = target.fire(result);
+        });
+        if let Err(e) = submitted {
+            let _ = d.errback(Failure::new(e));
+        }
+        d
+    }
+
+    fn complete(&self, id: u64, result: Box<dyn std::any::Any + Send>) {
+        let completion = self.inner.completions.borrow_mut().remove(&id);
+        if let Some(completion) = completion {
+            completion(self, result);
+        }
+    }
+
+    /// Sets the most threads the pool may start (Twisted's `suggestThreadPoolSize`).
+    pub fn suggest_thread_pool_size(&self, threads: usize) {
+        self.inner.pool.borrow_mut().set_max_threads(threads);
+    }
+
+    /// The pool's size limit and the number of workers started now.
+    pub fn thread_pool_stats(&self) -> (usize, usize) {
+        let pool = self.inner.pool.borrow();
+        (pool.max_threads(), pool.started_threads())
     }
 }
