@@ -49,9 +49,15 @@ def main(out):
     syscalls = load(os.path.join(out, "syscalls.jsonl"))
     runs = max((t["run"] for t in timing), default=0)
 
+    def cell(server, cfg):
+        """The clean runs of a cell, or every run if none was clean (flagged)."""
+        rows = [t for t in timing if t["server"] == server and t["config"] == cfg]
+        clean = [t for t in rows if t.get("clean", True)]
+        return (clean, True) if clean else (rows, False)
+
     def m(server, cfg, key):
-        return med([t["result"].get(key) for t in timing
-                    if t["server"] == server and t["config"] == cfg])
+        rows, _ = cell(server, cfg)
+        return med([t["result"].get(key) for t in rows])
 
     def spm(server, cfg):
         for s in syscalls:
@@ -67,9 +73,20 @@ def main(out):
     print(env)
     print("```")
     print()
-    print(f"Medians of {runs} runs per cell (msgs/s and latencies from loadgen; CPU = % of one "
-          f"core in the measured window, from /proc). Syscalls per message: one separate run "
-          f"per cell, counted with {' / '.join(tools) or '–'}.")
+    counts = {(s, c): cell(s, c) for s in SERVERS for c, _ in CONFIGS}
+    used = sorted({len(rows) for rows, _ in counts.values()})
+    attempts = len(timing)
+    contended = sum(1 for t in timing if not t.get("clean", True))
+    print(f"Medians over the clean timing runs of each cell ({'/'.join(map(str, used))} per cell; "
+          f"{runs} wanted; {attempts} runs in all, {contended} of them contended and set aside: "
+          f"the server or loadgen spent > 3 % of the window waiting for a CPU). "
+          f"msgs/s and latencies from loadgen; CPU = % of one core in the measured window "
+          f"(/proc). Syscalls per message: one separate run per cell, counted with "
+          f"{' / '.join(tools) or '–'}.")
+    if any(not ok for _, ok in counts.values()):
+        print()
+        print("**Some cells had no clean run; their medians include contended runs:** "
+              + ", ".join(f"{s} {c}" for (s, c), (_, ok) in counts.items() if not ok))
     print()
     print("| config | metric | torsion | tokio | mio | torsion/tokio | torsion/mio |")
     print("|---|---|---|---|---|---|---|")
@@ -101,35 +118,55 @@ def main(out):
     def verdict(ok):
         return "**met**" if ok else "**NOT met**"
 
+    def paired(cfg, key, a, b):
+        """Median over runs of a's figure / b's figure in the same run (clean runs only)."""
+        def by_run(server):
+            return {t["run"]: t["result"][key] for t in timing
+                    if t["server"] == server and t["config"] == cfg and t.get("clean", True)}
+        ra, rb = by_run(a), by_run(b)
+        ratios = [ra[r] / rb[r] for r in ra if r in rb and rb[r]]
+        return (statistics.median(ratios), len(ratios)) if ratios else (None, 0)
+
+    def paired_note(cfg, key, a, b):
+        v, n = paired(cfg, key, a, b)
+        return f" (paired: median of the per-run ratios {v:.3f}× over {n} runs)" if v else ""
+
     print("Targets (issue 4):")
     print()
     t, k, _ = figures[("50x64", "msgs_per_s")]
     if t and k:
-        print(f"* 50×64 throughput ≥ 1.0× tokio: {t / k:.2f}× → {verdict(t >= k)}")
+        print(f"* 50×64 throughput ≥ 1.0× tokio: {t / k:.2f}× → {verdict(t >= k)}"
+              + paired_note("50x64", "msgs_per_s", "torsion", "tokio"))
     t, k, _ = figures[("50x64", "p99_us")]
     if t and k:
-        print(f"* 50×64 p99 no worse than tokio: {fmt(t)} µs vs {fmt(k)} µs → {verdict(t <= k)}")
+        print(f"* 50×64 p99 no worse than tokio: {fmt(t)} µs vs {fmt(k)} µs → {verdict(t <= k)}"
+              + paired_note("50x64", "p99_us", "torsion", "tokio"))
     t = figures[("50x64", "spm")][0]
     if t is not None:
         print(f"* 50×64 at most 2.1 server syscalls per message: {t:.2f} → {verdict(t <= 2.1)}")
     t, _, mi = figures[("1x64", "p50_us")]
     if t and mi:
         print(f"* 1×64 p50 within 5% of mio: {fmt(t, 2)} µs vs {fmt(mi, 2)} µs "
-              f"({(t / mi - 1) * 100:+.1f}%) → {verdict(t <= mi * 1.05)}")
+              f"({(t / mi - 1) * 100:+.1f}%) → {verdict(t <= mi * 1.05)}"
+              + paired_note("1x64", "p50_us", "torsion", "mio"))
     print()
 
     print("<details><summary>Every timing run</summary>")
     print()
-    print("| server | config | run | msgs/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | CPU % server / loadgen |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| server | config | run | msgs/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs "
+          "| CPU % server / loadgen | waiting for CPU % server / loadgen | steal % | clean |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for cfg, _ in CONFIGS:
         for s in SERVERS:
             for t in sorted((t for t in timing if t["server"] == s and t["config"] == cfg),
-                            key=lambda t: t["run"]):
+                            key=lambda t: (t["run"], t.get("attempt", 0))):
                 r = t["result"]
-                print(f"| {s} | {cfg} | {t['run']} | {fmt(r['msgs_per_s'], 0)} | {r['p50_us']:.1f} | "
+                run = f"{t['run']}" + (f" (retry {t['attempt']})" if t.get("attempt") else "")
+                print(f"| {s} | {cfg} | {run} | {fmt(r['msgs_per_s'], 0)} | {r['p50_us']:.1f} | "
                       f"{r['p90_us']:.1f} | {r['p99_us']:.1f} | {r['p999_us']:.1f} | {r['max_us']:.1f} | "
-                      f"{fmt(r.get('server_cpu_pct'), 0)} / {fmt(r.get('loadgen_cpu_pct'), 0)} |")
+                      f"{fmt(r.get('server_cpu_pct'), 0)} / {fmt(r.get('loadgen_cpu_pct'), 0)} | "
+                      f"{fmt(r.get('server_wait_pct'), 1)} / {fmt(r.get('loadgen_wait_pct'), 1)} | "
+                      f"{fmt(r.get('steal_pct'), 1)} | {'yes' if t.get('clean', True) else 'no'} |")
     print()
     print("</details>")
     print()

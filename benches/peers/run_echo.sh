@@ -14,6 +14,9 @@
 #                  temporary tree) instead of the working tree, e.g. --rev HEAD
 #   --no-breakdown skip the per-syscall-type runs
 #   -o OUTDIR      where logs, JSON lines and the table go (default: a new /tmp directory)
+#   --retries K    re-run a contended timing run up to K times (default 4; see below)
+#   --max-wait S   wait at most S seconds for a quiet machine before each timing run (default 120)
+#   --budget MIN   after MIN minutes of timing runs, stop waiting and retrying (default 45)
 #
 # Servers run pinned to core 0 (taskset -c 0), the load generator to core 1, on
 # 127.0.0.1 ports the kernel picks (each server listens on port 0 and prints its port).
@@ -21,6 +24,11 @@
 # Timing runs are interleaved (run 1 of torsion, tokio, mio, then run 2 ...), so that
 # noise from other work on a shared machine hits all three servers alike; the two idle
 # servers sit blocked in epoll_wait meanwhile.
+# Shared machine: before each timing run the script waits (up to --max-wait) until both
+# cores are idle for a second (/proc/stat); after it, a run in which the server or the
+# load generator spent more than 3 % of the window runnable but waiting for a CPU
+# (/proc/PID/schedstat, reported by loadgen) is marked contended and run again (up to
+# --retries times). Every attempt is kept; the table takes medians over the clean runs.
 # Syscalls per message are counted in separate runs (perf slows the server):
 #   perf stat -e raw_syscalls:sys_enter -p SERVER -- loadgen ... --warmup 0 -d S
 # counts the server's syscalls for exactly the load generator's lifetime, divided by the
@@ -37,6 +45,10 @@ SYS_SECONDS=5
 REV=""
 BREAKDOWN=1
 OUT=""
+RETRIES=4
+MAX_WAIT=120
+BUDGET_MIN=45
+WAIT_LIMIT=3    # % of the window spent waiting for a CPU that makes a run contended
 while [ $# -gt 0 ]; do
     case "$1" in
         -n) RUNS=$2; shift 2 ;;
@@ -46,7 +58,10 @@ while [ $# -gt 0 ]; do
         --rev) REV=$2; shift 2 ;;
         --no-breakdown) BREAKDOWN=0; shift ;;
         -o) OUT=$2; shift 2 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        --retries) RETRIES=$2; shift 2 ;;
+        --max-wait) MAX_WAIT=$2; shift 2 ;;
+        --budget) BUDGET_MIN=$2; shift 2 ;;
+        -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -161,15 +176,62 @@ cat "$OUT/env.txt" >&2
 for s in "${SERVERS[@]}"; do start_server "$s"; done
 
 # ---------------------------------------------------------------- timing runs
+# Busy % of the busier CPU over one second (everything but idle and iowait; steal counts
+# as busy). The idle servers add nothing.
+busiest_cpu_pct() {
+    local a b
+    a=$(grep -E '^cpu[0-9]' /proc/stat)
+    sleep 1
+    b=$(grep -E '^cpu[0-9]' /proc/stat)
+    # Fields after the name: user nice system idle iowait irq softirq steal (guest time
+    # is already inside user, so the rest is left out).
+    printf '%s\n%s\n' "$a" "$b" | awk '{
+        t = 0; for (i = 2; i <= 9; i++) t += $i
+        idle = $5 + $6
+        if ($1 in tot) {
+            dt = t - tot[$1]; di = idle - idl[$1]
+            busy = dt > 0 ? 100 * (dt - di) / dt : 0
+            if (busy > max) max = busy
+        } else { tot[$1] = t; idl[$1] = idle }
+    } END { printf "%d\n", max }'
+}
+T_START=$(date +%s)
+in_budget() { [ $(( $(date +%s) - T_START )) -lt $(( BUDGET_MIN * 60 )) ]; }
+wait_quiet() {
+    local waited=0 busy
+    while in_budget && [ "$waited" -lt "$MAX_WAIT" ]; do
+        busy=$(busiest_cpu_pct)
+        [ "$busy" -le 10 ] && return 0
+        [ "$waited" = 0 ] && log "machine busy (a core at ${busy} %), waiting up to ${MAX_WAIT} s"
+        sleep 2; waited=$(( waited + 3 ))
+    done
+    log "starting although the machine is busy"
+}
+contended() {   # contended JSON -> exit 0 if a process waited > WAIT_LIMIT % for a CPU
+    python3 -c 'import json,sys
+r = json.loads(sys.argv[1]); lim = float(sys.argv[2])
+w = [r.get("server_wait_pct"), r.get("loadgen_wait_pct")]
+sys.exit(0 if any(x is not None and x > lim for x in w) else 1)' "$1" "$WAIT_LIMIT"
+}
+
 for r in $(seq "$RUNS"); do
     for cfg in "${CONFIGS[@]}"; do
         set -- $cfg
         for s in "${SERVERS[@]}"; do
-            label="$s/$(cfg_name "$1" "$2")/run$r"
-            log "timing $label"
-            line=$(loadgen "$s" "$1" "$2" "$DURATION" "$WARMUP" "$label") || {
-                echo "loadgen failed for $label: $line" >&2; exit 1; }
-            echo "{\"server\":\"$s\",\"config\":\"$(cfg_name "$1" "$2")\",\"run\":$r,\"result\":$line}" >> "$RESULTS"
+            for attempt in $(seq 0 "$RETRIES"); do
+                label="$s/$(cfg_name "$1" "$2")/run$r"
+                [ "$attempt" = 0 ] || label="$label/retry$attempt"
+                wait_quiet
+                log "timing $label"
+                line=$(loadgen "$s" "$1" "$2" "$DURATION" "$WARMUP" "$label") || {
+                    echo "loadgen failed for $label: $line" >&2; exit 1; }
+                clean=true
+                if contended "$line"; then clean=false; fi
+                echo "{\"server\":\"$s\",\"config\":\"$(cfg_name "$1" "$2")\",\"run\":$r,\"attempt\":$attempt,\"clean\":$clean,\"result\":$line}" >> "$RESULTS"
+                [ "$clean" = true ] && break
+                log "contended (server or loadgen waited > ${WAIT_LIMIT} % for a CPU)"
+                in_budget || break
+            done
         done
     done
 done

@@ -1,7 +1,8 @@
 //! Closed-loop TCP ping-pong load generator, single-threaded (mio), the same for every
 //! server under test.
 //!
-//! `loadgen -c CONNECTIONS -s SIZE -d SECONDS [--warmup SECONDS] [--label NAME] ADDR`
+//! `loadgen -c CONNECTIONS -s SIZE -d SECONDS [--warmup SECONDS] [--label NAME]
+//!  [--server-pid PID] ADDR`
 //!
 //! Each connection has exactly one message in flight: it sends SIZE bytes, waits until
 //! all SIZE bytes came back, checks they match what it sent (every message has its own
@@ -11,6 +12,12 @@
 //! that follows. The run stops by itself after warm-up + duration (connect has a 5 s
 //! timeout), prints a human-readable summary on stderr and one JSON line on stdout, and
 //! exits 1 if a connection failed, an echo did not match, or nothing came back.
+//!
+//! Contention check: over the measured window it also reports, in % of one core, its own
+//! and (with `--server-pid`) the server's CPU use (/proc/PID/stat), the time each spent
+//! runnable but waiting for a CPU (/proc/PID/schedstat: other work on its core) and the
+//! machine's steal time (/proc/stat). Both near 100 % CPU with ~0 waiting means the pair
+//! had the two cores to itself.
 //!
 //! Client sockets set TCP_NODELAY; reads never ask for more than the rest of the
 //! current message, so no read ever waits on (or swallows) the next one, and a complete
@@ -214,12 +221,12 @@ fn main() {
     }
 
     let server_pid = args.server_pid.map(|p| p.to_string());
-    let mut mark: Option<CpuMark> = None;
+    let mut mark: Option<Mark> = None;
     let mut active = conns.len();
     while error.is_none() && active > 0 {
         let now = Instant::now();
         if mark.is_none() && now >= warm_end {
-            mark = Some(CpuMark::now(&server_pid));
+            mark = Some(Mark::now(&server_pid));
         }
         if now >= end {
             break;
@@ -268,11 +275,17 @@ fn main() {
         }
     }
     let finished = Instant::now();
-    let (own_cpu, server_cpu) = match &mark {
-        Some(m) => m.percent_since(&CpuMark::now(&server_pid)),
-        None => (None, None),
-    };
-    let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.1}"));
+    let usage = mark
+        .as_ref()
+        .map(|m| m.usage_until(&Mark::now(&server_pid)));
+    let get = |f: fn(&Usage) -> Option<f64>| usage.as_ref().and_then(f);
+    let (own_cpu, server_cpu) = (get(|u| u.own_cpu), get(|u| u.server_cpu));
+    let (own_wait, server_wait, steal) = (
+        get(|u| u.own_wait),
+        get(|u| u.server_wait),
+        get(|u| u.steal),
+    );
+    let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.2}"));
     let window = finished
         .min(end)
         .saturating_duration_since(warm_end)
@@ -308,15 +321,18 @@ fn main() {
         "  latency us: p50 {p50:.2}  p90 {p90:.2}  p99 {p99:.2}  p99.9 {p999:.2}  max {max:.2}  mean {mean:.2}"
     );
     eprintln!(
-        "  CPU in the measured window (% of one core): loadgen {}  server {}",
+        "  in the measured window, % of one core: CPU loadgen {}  server {};  waiting for a CPU: loadgen {}  server {};  steal (all CPUs) {}",
         opt(own_cpu),
-        opt(server_cpu)
+        opt(server_cpu),
+        opt(own_wait),
+        opt(server_wait),
+        opt(steal)
     );
     if let Some(e) = &error {
         eprintln!("  ERROR: {e}");
     }
     println!(
-        "{{\"label\":\"{}\",\"addr\":\"{}\",\"connections\":{},\"size\":{},\"warmup_s\":{},\"window_s\":{:.4},\"msgs\":{},\"msgs_per_s\":{:.1},\"p50_us\":{:.2},\"p90_us\":{:.2},\"p99_us\":{:.2},\"p999_us\":{:.2},\"max_us\":{:.2},\"mean_us\":{:.2},\"total_msgs\":{},\"total_s\":{:.4},\"loadgen_cpu_pct\":{},\"server_cpu_pct\":{},\"error\":{}}}",
+        "{{\"label\":\"{}\",\"addr\":\"{}\",\"connections\":{},\"size\":{},\"warmup_s\":{},\"window_s\":{:.4},\"msgs\":{},\"msgs_per_s\":{:.1},\"p50_us\":{:.2},\"p90_us\":{:.2},\"p99_us\":{:.2},\"p999_us\":{:.2},\"max_us\":{:.2},\"mean_us\":{:.2},\"total_msgs\":{},\"total_s\":{:.4},\"loadgen_cpu_pct\":{},\"server_cpu_pct\":{},\"loadgen_wait_pct\":{},\"server_wait_pct\":{},\"steal_pct\":{},\"error\":{}}}",
         args.label.replace(['"', '\\'], "_"),
         args.addr,
         args.connections,
@@ -335,6 +351,9 @@ fn main() {
         total_s,
         opt(own_cpu),
         opt(server_cpu),
+        opt(own_wait),
+        opt(server_wait),
+        opt(steal),
         match &error {
             Some(e) => format!("\"{}\"", e.replace(['"', '\\'], "'")),
             None => "null".to_string(),
@@ -357,30 +376,67 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some((utime + stime) as f64 / 100.0)
 }
 
-/// (when, own CPU, server CPU) at the start of the measured window.
-struct CpuMark {
-    at: Instant,
-    own: Option<f64>,
-    server: Option<f64>,
+/// Seconds the main thread of a process spent runnable but waiting for a CPU
+/// (second field of /proc/PID/schedstat): other work on its core shows up here.
+fn runqueue_wait_seconds(pid: &str) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    let wait: u64 = s.split_whitespace().nth(1)?.parse().ok()?;
+    Some(wait as f64 / 1e9)
 }
 
-impl CpuMark {
-    fn now(server: &Option<String>) -> CpuMark {
-        CpuMark {
+/// Seconds of steal time (the hypervisor ran something else on our virtual CPUs),
+/// summed over all CPUs, from /proc/stat.
+fn steal_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = s.lines().next()?;
+    let steal: u64 = line.split_whitespace().nth(8)?.parse().ok()?;
+    Some(steal as f64 / 100.0)
+}
+
+/// Counters read at the start and at the end of the measured window.
+struct Mark {
+    at: Instant,
+    own_cpu: Option<f64>,
+    server_cpu: Option<f64>,
+    own_wait: Option<f64>,
+    server_wait: Option<f64>,
+    steal: Option<f64>,
+}
+
+/// Percent of one core, over the measured window, for each counter of [`Mark`].
+struct Usage {
+    own_cpu: Option<f64>,
+    server_cpu: Option<f64>,
+    own_wait: Option<f64>,
+    server_wait: Option<f64>,
+    steal: Option<f64>,
+}
+
+impl Mark {
+    fn now(server: &Option<String>) -> Mark {
+        Mark {
             at: Instant::now(),
-            own: cpu_seconds("self"),
-            server: server.as_deref().and_then(cpu_seconds),
+            own_cpu: cpu_seconds("self"),
+            server_cpu: server.as_deref().and_then(cpu_seconds),
+            own_wait: runqueue_wait_seconds("self"),
+            server_wait: server.as_deref().and_then(runqueue_wait_seconds),
+            steal: steal_seconds(),
         }
     }
 
-    /// Percent of one core used by (self, server) since this mark.
-    fn percent_since(&self, end: &CpuMark) -> (Option<f64>, Option<f64>) {
+    fn usage_until(&self, end: &Mark) -> Usage {
         let wall = end.at.duration_since(self.at).as_secs_f64();
         let pct = |a: Option<f64>, b: Option<f64>| match (a, b) {
             (Some(a), Some(b)) if wall > 0.0 => Some(100.0 * (b - a) / wall),
             _ => None,
         };
-        (pct(self.own, end.own), pct(self.server, end.server))
+        Usage {
+            own_cpu: pct(self.own_cpu, end.own_cpu),
+            server_cpu: pct(self.server_cpu, end.server_cpu),
+            own_wait: pct(self.own_wait, end.own_wait),
+            server_wait: pct(self.server_wait, end.server_wait),
+            steal: pct(self.steal, end.steal),
+        }
     }
 }
 
