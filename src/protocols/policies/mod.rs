@@ -1,5 +1,5 @@
-//! Policies around any factory's protocols (Twisted's `twisted.protocols.policies`): so
-//! far the wrapper they are built on.
+//! Resource-limiting policies around any factory's protocols: bandwidth and connection
+//! limits so far (Twisted's `twisted.protocols.policies`).
 //!
 //! # The shape
 //!
@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use torsion::protocol::{for_protocol, Protocol};
-//! use torsion::protocols::policies::WrappingFactory;
+//! use torsion::protocols::policies::{LimitConnectionsByPeer, Throttling, WrappingFactory};
 //! use torsion::transport::Transport;
 //! use torsion::Reactor;
 //!
@@ -24,9 +24,14 @@
 //! }
 //!
 //! let reactor = Reactor::new()?;
-//! let counted = WrappingFactory::new(for_protocol(|| Echo));
-//! let port = reactor.listen_tcp(0, counted.clone(), 50, "127.0.0.1")?;
-//! // ... `counted.protocols()` are the live connections.
+//! // No host gets more than 5 connections...
+//! let per_peer = WrappingFactory::with_policy(for_protocol(|| Echo), LimitConnectionsByPeer::new());
+//! // ...and all of them together read at most 1 MB/s, 100 at a time.
+//! let server = WrappingFactory::with_policy(
+//!     per_peer,
+//!     Throttling::new(reactor.clone()).max_connection_count(100).read_limit(1_000_000),
+//! );
+//! let port = reactor.listen_tcp(0, server, 50, "127.0.0.1")?;
 //! # drop(port);
 //! # reactor.close();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -56,12 +61,26 @@
 //! | `WrappingFactory(wrappedFactory)` | [`WrappingFactory::new`] (or [`for_client`](WrappingFactory::for_client) to pass on the client calls) |
 //! | `.wrappedFactory`, `.protocols` | [`wrapped_factory`](WrappingFactory::wrapped_factory), [`protocols`](WrappingFactory::protocols) ([`Protocols`]) |
 //! | subclassing `WrappingFactory` / `ProtocolWrapper`; `registerProtocol` / `unregisterProtocol` | a [`Policy`] and [`WrappingFactory::with_policy`]; [`Policy::admit`] / [`Policy::release`] (the live set is kept for you) |
+//! | `ThrottlingFactory(f, maxConnectionCount, readLimit, writeLimit)` | [`ThrottlingFactory`]`::with_policy(f, `[`Throttling::new`]`(clock).max_connection_count(n).read_limit(r).write_limit(w))` |
+//! | `.connectionCount`, `.readThisSecond`, `.writtenThisSecond` | `factory.policy().`[`connection_count`](Throttling::connection_count)`()`, [`read_this_second`](Throttling::read_this_second), [`written_this_second`](Throttling::written_this_second) |
+//! | `ThrottlingProtocol.throttleReads` / `throttleWrites` (and `un...`) | [`WrapperTransport::hold_reads`] / [`hold_writes`](WrapperTransport::hold_writes) |
+//! | `LimitConnectionsByPeer(f)`, `maxConnectionsPerPeer = 5` | `WrappingFactory::with_policy(f, `[`LimitConnectionsByPeer::new`]`())`, [`max_connections_per_peer`](LimitConnectionsByPeer::max_connections_per_peer) |
+//! | `LimitTotalConnectionsFactory`: `connectionLimit`, `overflowProtocol`, `connectionCount` | [`LimitTotalConnectionsFactory`] with [`LimitTotalConnections::new`]`(limit)`, [`overflow_protocol`](LimitTotalConnections::overflow_protocol), [`connection_count`](LimitTotalConnections::connection_count) |
+//! | `callLater` overridden in tests | the clock given to [`Throttling::new`] |
 //! | `logPrefix`, `ProtocolWrapper.stopConsuming` | not provided (no log prefixes, no such transport call) |
 //!
-//! Tests: `tests/policies_wrapper.rs`.
+//! Tests: `tests/policies_wrapper.rs`, `tests/policies_throttling.rs`,
+//! `tests/policies_limits.rs`.
 
+mod limits;
+mod throttling;
 mod wrapper;
 
+pub use limits::{
+    LimitConnectionsByPeer, LimitTotalConnections, LimitTotalConnectionsFactory,
+    DEFAULT_MAX_CONNECTIONS_PER_PEER,
+};
+pub use throttling::{Throttling, ThrottlingFactory};
 pub use wrapper::{
     Plain, Policy, ProtocolWrapper, Protocols, Wrapped, WrapperTransport, WrappingFactory,
 };
