@@ -1,5 +1,5 @@
 //! Resource-limiting policies around any factory's protocols: bandwidth and connection
-//! limits so far (Twisted's `twisted.protocols.policies`).
+//! limits, idle timeouts (Twisted's `twisted.protocols.policies`).
 //!
 //! # The shape
 //!
@@ -50,7 +50,9 @@
 //! The transport rule holds through the wrappers: nothing reached from a transport method
 //! calls into a protocol. Writes and closes only pass down to the real transport; the real
 //! transport's events come up through the [`ProtocolWrapper`] from the top of the loop.
-//! Policy timers act on transports only, never on a protocol.
+//! Timers (throttling checks, idle timeouts) act on transports only, never on a protocol,
+//! except [`WithTimeout`], which owns its protocol for that very purpose: see [`timeout`]
+//! for how a timer reaches it.
 //!
 //! # Twisted names
 //!
@@ -64,16 +66,23 @@
 //! | `ThrottlingFactory(f, maxConnectionCount, readLimit, writeLimit)` | [`ThrottlingFactory`]`::with_policy(f, `[`Throttling::new`]`(clock).max_connection_count(n).read_limit(r).write_limit(w))` |
 //! | `.connectionCount`, `.readThisSecond`, `.writtenThisSecond` | `factory.policy().`[`connection_count`](Throttling::connection_count)`()`, [`read_this_second`](Throttling::read_this_second), [`written_this_second`](Throttling::written_this_second) |
 //! | `ThrottlingProtocol.throttleReads` / `throttleWrites` (and `un...`) | [`WrapperTransport::hold_reads`] / [`hold_writes`](WrapperTransport::hold_writes) |
+//! | `TimeoutFactory(f, timeoutPeriod=1800)` | [`TimeoutFactory`]`::with_policy(f, `[`IdleTimeout::new`]`(clock).period(Some(p)))` |
+//! | `TimeoutProtocol.setTimeout` / `cancelTimeout` / `resetTimeout` / `.timeoutCall` | [`WrapperTransport::set_timeout`] / [`cancel_timeout`](WrapperTransport::cancel_timeout) / [`reset_timeout`](WrapperTransport::reset_timeout) / [`timeout_call`](WrapperTransport::timeout_call) |
+//! | `TimeoutProtocol.timeoutFunc` (`loseConnection`, reason `ConnectionDone`) | closes (or aborts: [`IdleTimeout::abort_on_timeout`]); the wrapped protocol gets [`ConnectionLost::TimedOut`](crate::protocol::ConnectionLost::TimedOut) |
+//! | `TimeoutMixin`: `timeOut`, `setTimeout`, `resetTimeout` | a [`Timeout`] field: [`period`](Timeout::period), [`set_timeout`](Timeout::set_timeout), [`reset_timeout`](Timeout::reset_timeout) |
+//! | `TimeoutMixin.timeoutConnection` | [`TimeoutMixin::timeout_connection`], delivered by [`WithTimeout`] |
+//! | `callLater` overridden in tests | the clock given to [`Throttling::new`], [`IdleTimeout::new`], [`Timeout::new`] |
 //! | `LimitConnectionsByPeer(f)`, `maxConnectionsPerPeer = 5` | `WrappingFactory::with_policy(f, `[`LimitConnectionsByPeer::new`]`())`, [`max_connections_per_peer`](LimitConnectionsByPeer::max_connections_per_peer) |
 //! | `LimitTotalConnectionsFactory`: `connectionLimit`, `overflowProtocol`, `connectionCount` | [`LimitTotalConnectionsFactory`] with [`LimitTotalConnections::new`]`(limit)`, [`overflow_protocol`](LimitTotalConnections::overflow_protocol), [`connection_count`](LimitTotalConnections::connection_count) |
-//! | `callLater` overridden in tests | the clock given to [`Throttling::new`] |
 //! | `logPrefix`, `ProtocolWrapper.stopConsuming` | not provided (no log prefixes, no such transport call) |
 //!
 //! Tests: `tests/policies_wrapper.rs`, `tests/policies_throttling.rs`,
+//! `tests/policies_timeout.rs`, `tests/policies_timeout_mixin.rs`,
 //! `tests/policies_limits.rs`.
 
 mod limits;
 mod throttling;
+pub mod timeout;
 mod wrapper;
 
 pub use limits::{
@@ -81,6 +90,10 @@ pub use limits::{
     DEFAULT_MAX_CONNECTIONS_PER_PEER,
 };
 pub use throttling::{Throttling, ThrottlingFactory};
+pub use timeout::{
+    IdleState, IdleTimeout, Timeout, TimeoutFactory, TimeoutMixin, WithTimeout,
+    DEFAULT_TIMEOUT_PERIOD,
+};
 pub use wrapper::{
     Plain, Policy, ProtocolWrapper, Protocols, Wrapped, WrapperTransport, WrappingFactory,
 };
