@@ -1,5 +1,5 @@
 //! Resource-limiting policies around any factory's protocols: bandwidth and connection
-//! limits, idle timeouts (Twisted's `twisted.protocols.policies`).
+//! limits, idle timeouts, traffic logs (Twisted's `twisted.protocols.policies`).
 //!
 //! # The shape
 //!
@@ -11,8 +11,11 @@
 //! policies stack by wrapping a wrapping factory:
 //!
 //! ```
+//! use std::time::Duration;
 //! use torsion::protocol::{for_protocol, Protocol};
-//! use torsion::protocols::policies::{LimitConnectionsByPeer, Throttling, WrappingFactory};
+//! use torsion::protocols::policies::{
+//!     IdleTimeout, LimitConnectionsByPeer, Throttling, WrappingFactory,
+//! };
 //! use torsion::transport::Transport;
 //! use torsion::Reactor;
 //!
@@ -24,8 +27,13 @@
 //! }
 //!
 //! let reactor = Reactor::new()?;
-//! // No host gets more than 5 connections...
-//! let per_peer = WrappingFactory::with_policy(for_protocol(|| Echo), LimitConnectionsByPeer::new());
+//! // Idle connections close after a minute...
+//! let timeouts = WrappingFactory::with_policy(
+//!     for_protocol(|| Echo),
+//!     IdleTimeout::new(reactor.clone()).period(Some(Duration::from_secs(60))),
+//! );
+//! // ...no host gets more than 5 of them...
+//! let per_peer = WrappingFactory::with_policy(timeouts, LimitConnectionsByPeer::new());
 //! // ...and all of them together read at most 1 MB/s, 100 at a time.
 //! let server = WrappingFactory::with_policy(
 //!     per_peer,
@@ -74,13 +82,17 @@
 //! | `callLater` overridden in tests | the clock given to [`Throttling::new`], [`IdleTimeout::new`], [`Timeout::new`] |
 //! | `LimitConnectionsByPeer(f)`, `maxConnectionsPerPeer = 5` | `WrappingFactory::with_policy(f, `[`LimitConnectionsByPeer::new`]`())`, [`max_connections_per_peer`](LimitConnectionsByPeer::max_connections_per_peer) |
 //! | `LimitTotalConnectionsFactory`: `connectionLimit`, `overflowProtocol`, `connectionCount` | [`LimitTotalConnectionsFactory`] with [`LimitTotalConnections::new`]`(limit)`, [`overflow_protocol`](LimitTotalConnections::overflow_protocol), [`connection_count`](LimitTotalConnections::connection_count) |
+//! | `TrafficLoggingFactory(f, logfilePrefix, lengthLimit)` | [`TrafficLoggingFactory`] with [`TrafficLogging::to_files`]`(prefix).length_limit(l)` |
+//! | `TrafficLoggingFactory.open` (overridden), `resetCounter`, `_counter` | [`TrafficLogging::to_writers`], [`reset_counter`](TrafficLogging::reset_counter), [`counter`](TrafficLogging::counter) |
+//! | `SpewingFactory` | not provided: [`TrafficLogging::to_writers`] with `stderr` does the same |
 //! | `logPrefix`, `ProtocolWrapper.stopConsuming` | not provided (no log prefixes, no such transport call) |
 //!
 //! Tests: `tests/policies_wrapper.rs`, `tests/policies_throttling.rs`,
 //! `tests/policies_timeout.rs`, `tests/policies_timeout_mixin.rs`,
-//! `tests/policies_limits.rs`.
+//! `tests/policies_limits.rs`, `tests/policies_logging.rs`.
 
 mod limits;
+mod logging;
 mod throttling;
 pub mod timeout;
 mod wrapper;
@@ -89,6 +101,7 @@ pub use limits::{
     LimitConnectionsByPeer, LimitTotalConnections, LimitTotalConnectionsFactory,
     DEFAULT_MAX_CONNECTIONS_PER_PEER,
 };
+pub use logging::{TrafficLog, TrafficLogging, TrafficLoggingFactory};
 pub use throttling::{Throttling, ThrottlingFactory};
 pub use timeout::{
     IdleState, IdleTimeout, Timeout, TimeoutFactory, TimeoutMixin, WithTimeout,
