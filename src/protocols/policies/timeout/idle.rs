@@ -116,6 +116,42 @@ pub struct IdleState {
 impl WrapperTransport<IdleTimeout> {
     /// Cancels the running countdown and starts a new one of `period` (none if `None`)
     /// (Twisted's `TimeoutProtocol.setTimeout`).
+    ///
+    /// # Examples
+    ///
+    /// A wrapped protocol giving itself more time, through its own transport:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use torsion::protocol::{for_protocol, Address, Protocol};
+    /// use torsion::protocols::policies::{IdleTimeout, TimeoutFactory, WrapperTransport};
+    /// use torsion::testing::Driver;
+    /// use torsion::time::Clock;
+    /// use torsion::transport::Transport;
+    ///
+    /// struct Uploads;
+    /// impl Protocol for Uploads {
+    ///     fn data_received(&mut self, t: &Transport, data: &[u8]) {
+    ///         if data == b"BIG UPLOAD" {
+    ///             if let Some(w) = t.downcast::<WrapperTransport<IdleTimeout>>() {
+    ///                 w.set_timeout(Some(Duration::from_secs(600)));
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let clock = Clock::new();
+    /// let factory = TimeoutFactory::with_policy(
+    ///     for_protocol(|| Uploads),
+    ///     IdleTimeout::new(clock.clone()).period(Some(Duration::from_secs(30))),
+    /// );
+    /// let d = Driver::new(factory.build_wrapper(&Address::Memory("peer".into())).unwrap());
+    /// d.data_received(b"BIG UPLOAD");
+    /// clock.advance(Duration::from_secs(599));
+    /// assert!(!d.transport().disconnecting());
+    /// clock.advance(Duration::from_secs(1));
+    /// assert!(d.transport().disconnecting());
+    /// ```
     pub fn set_timeout(&self, period: Option<Duration>) {
         self.cancel_timeout();
         let st = self.state();
