@@ -53,6 +53,7 @@ pub mod defer;
 pub mod endpoints;
 pub mod manual;
 pub mod protocol;
+pub mod protocols;
 pub mod reactor;
 pub mod task;
 pub mod tcp;
