@@ -110,6 +110,7 @@
 //! `tests/basic_line_modes.rs`, `tests/basic_line_only.rs`, `tests/basic_strings.rs`,
 //! `tests/basic_alloc.rs`, `tests/fuzz_corpus.rs`.
 
+pub mod fuzzing;
 mod int_string;
 mod line;
 mod line_buffer;
