@@ -5,10 +5,10 @@
 //! Each one checks two things on the same input:
 //!
 //! 1. **Cut-independence of the sans-IO parser.** The reads the fuzzer chose
-//!    ([`testing::fuzz::reads`]) are fed to the parser one by one, and the concatenation
+//!    ([`testing::fuzz::reads`](crate::testing::fuzz::reads)) are fed to the parser one by one, and the concatenation
 //!    is fed whole: the items and the error must be the same. For lines, both must also
 //!    match a naive splitter.
-//! 2. **The protocol adapter under [`testing::fuzz::drive_protocol`]**, with a receiver
+//! 2. **The protocol adapter under [`testing::fuzz::drive_protocol`](crate::testing::fuzz::drive_protocol)**, with a receiver
 //!    that uses every control (mode switches, `set_line_mode(extra)`, clears, pauses,
 //!    limit and delimiter changes, writes, closes) as the bytes of each line direct, and
 //!    asserts what every delivered item must satisfy.
