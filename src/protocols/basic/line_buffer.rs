@@ -307,7 +307,7 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let mut from = k;
     while from < haystack.len() {
         let end = from + memchr(last, &haystack[from..])?;
-        if &haystack[end - k..end] == head {
+        if haystack[end - k..end].iter().zip(head).all(|(a, b)| a == b) {
             return Some(end - k);
         }
         from = end + 1;
@@ -315,21 +315,31 @@ pub(crate) fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// The index of the first `byte` in `haystack`, eight bytes at a time (the SWAR
-/// zero-byte test), in safe code.
+/// The index of the first `byte` in `haystack`, sixteen bytes per step with the SWAR
+/// zero-byte test (safe code; no SIMD intrinsics).
 pub(crate) fn memchr(byte: u8, haystack: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let pattern = LO.wrapping_mul(u64::from(byte));
-    let mut chunks = haystack.chunks_exact(8);
+    // Bytes equal to `byte` become zero; the lowest flagged byte is the first zero one.
+    let zeros = |word: u64| {
+        let x = word ^ pattern;
+        x.wrapping_sub(LO) & !x & HI
+    };
+    let word = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let mut chunks = haystack.chunks_exact(16);
     let mut offset = 0;
     for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ pattern;
-        let zero = word.wrapping_sub(LO) & !word & HI;
-        if zero != 0 {
-            return Some(offset + (zero.trailing_zeros() / 8) as usize);
+        let (a, b) = (zeros(word(&chunk[..8])), zeros(word(&chunk[8..])));
+        if a | b != 0 {
+            let at = if a != 0 {
+                a.trailing_zeros() / 8
+            } else {
+                8 + b.trailing_zeros() / 8
+            };
+            return Some(offset + at as usize);
         }
-        offset += 8;
+        offset += 16;
     }
     chunks
         .remainder()
