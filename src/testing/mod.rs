@@ -118,6 +118,7 @@
 
 mod chunked;
 mod driver;
+pub mod fuzz;
 mod iosim;
 mod memory_reactor;
 mod string_transport;
