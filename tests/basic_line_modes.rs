@@ -61,7 +61,7 @@ fn strings(v: &[&[u8]]) -> Vec<Vec<u8>> {
 }
 
 /// Feeds `data` cut as `chunking`; after a pause, resumes the transport from outside
-/// and feeds `more` (the buffered lines come with the next bytes).
+/// (the buffered lines come in `reading_resumed`) and feeds `more`.
 fn run_paused(data: &[u8], chunking: Chunking, more: &[u8]) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let d = Driver::new(pauser());
     for piece in chunking.chunks(data) {
@@ -77,6 +77,25 @@ fn run_paused(data: &[u8], chunking: Chunking, more: &[u8]) -> (Vec<Vec<u8>>, Ve
     d.run_pending(); // what the transport held while paused
     d.data_received(more);
     (before, received(&d))
+}
+
+#[test]
+fn an_outside_resume_delivers_the_held_lines_without_new_input() {
+    let data = b"twiddle1\ntwiddle2\npause\ntwiddle3\ntwiddle4\n";
+    for chunking in Chunking::standard(data.len()) {
+        let d = Driver::new(pauser());
+        for piece in chunking.chunks(data) {
+            d.data_received(piece);
+        }
+        assert_eq!(received(&d).len(), 3, "{chunking}");
+        d.handle().resume_producing(); // from outside any callback, e.g. a timer
+        d.run_pending(); // the loop tells the protocol: reading_resumed
+        assert_eq!(
+            received(&d),
+            strings(&[b"twiddle1", b"twiddle2", b"pause", b"twiddle3", b"twiddle4"]),
+            "{chunking}"
+        );
+    }
 }
 
 #[test]

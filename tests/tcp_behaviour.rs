@@ -374,3 +374,44 @@ fn bytes_delivered_one_at_a_time_arrive_intact() {
         reactor.close();
     }
 }
+
+/// Pauses on the first line; a timer resumes the transport from outside any callback.
+struct PauseOnFirst {
+    got: Rc<RefCell<Vec<String>>>,
+}
+
+impl torsion::protocols::basic::LineReceiver for PauseOnFirst {
+    fn line_received(&mut self, lines: &mut torsion::protocols::basic::Lines<'_>, line: &[u8]) {
+        self.got
+            .borrow_mut()
+            .push(String::from_utf8_lossy(line).into_owned());
+        if self.got.borrow().len() == 1 {
+            lines.pause_producing();
+            let t = lines.transport().clone();
+            let reactor = t.reactor().unwrap();
+            reactor.call_later(Duration::from_millis(20), move || t.resume_producing());
+        }
+    }
+}
+
+#[test]
+fn lines_held_during_a_pause_arrive_when_a_timer_resumes_reading() {
+    use torsion::protocols::basic::LineProtocol;
+    for reactor in reactors() {
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        let factory = for_protocol(move || LineProtocol::new(PauseOnFirst { got: g.clone() }));
+        let port = reactor.listen_tcp(0, factory, 50, "127.0.0.1").unwrap();
+        let p = port.get_host().port().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut s = std_client(p);
+            // All three lines in one write; nothing more will ever come.
+            s.write_all(b"one\r\ntwo\r\nthree\r\n").unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+        });
+        run_until(&reactor, LIMIT, || got.borrow().len() == 3);
+        assert_eq!(*got.borrow(), ["one", "two", "three"]);
+        client.join().unwrap();
+        reactor.close();
+    }
+}

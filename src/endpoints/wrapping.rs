@@ -189,4 +189,8 @@ impl Protocol for WrappingProtocol {
     fn write_connection_lost(&mut self, transport: &Transport) {
         self.inner.write_connection_lost(transport)
     }
+
+    fn reading_resumed(&mut self, transport: &Transport) {
+        self.inner.reading_resumed(transport)
+    }
 }

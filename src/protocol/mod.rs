@@ -82,6 +82,14 @@ pub trait Protocol: Any {
         transport.lose_connection();
     }
 
+    /// Reading resumed after a pause (`Transport::resume_producing`), called from the top
+    /// of the loop after the resume. Protocols that hold input while paused (the line and
+    /// string receivers do) deliver it here, as Twisted's `LineReceiver.resumeProducing`
+    /// does with `dataReceived(b"")`; most protocols ignore it.
+    fn reading_resumed(&mut self, transport: &Transport) {
+        let _ = transport;
+    }
+
     /// Our writing side was shut down after
     /// [`Transport::lose_write_connection`] and everything queued was sent. Only called
     /// when [`half_closeable`](Protocol::half_closeable) is true.
@@ -105,6 +113,9 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
     }
     fn read_connection_lost(&mut self, transport: &Transport) {
         (**self).read_connection_lost(transport)
+    }
+    fn reading_resumed(&mut self, transport: &Transport) {
+        (**self).reading_resumed(transport)
     }
     fn write_connection_lost(&mut self, transport: &Transport) {
         (**self).write_connection_lost(transport)

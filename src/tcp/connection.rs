@@ -527,8 +527,14 @@ impl TransportCore for Connection {
     }
 
     fn resume_producing(&self) {
-        self.st.borrow_mut().read_paused = false;
+        let was_paused = std::mem::replace(&mut self.st.borrow_mut().read_paused, false);
         self.update_interest();
+        if was_paused {
+            // Tell the protocol from the top of the loop (the caller may be the protocol).
+            let me = self.this();
+            self.reactor
+                .call_soon(move || me.call_protocol(|p, t| p.reading_resumed(t)));
+        }
     }
 
     fn register_producer(&self, producer: Producer) -> Result<(), ProducerError> {

@@ -198,7 +198,13 @@ impl<P: Protocol> Side for Endpoint<P> {
     }
 
     fn turn(&self) -> bool {
-        let mut any = self.deliver_inbox();
+        // As on TCP: the resume is told (pending phase) before new input is read.
+        let mut any = false;
+        if self.transport.take_resume_owed() {
+            self.call(|p, t| p.reading_resumed(t));
+            any = true;
+        }
+        any |= self.deliver_inbox();
         any |= self.transport.run_pending();
         any |= self.finish_write_shutdown();
         any |= self.finish_close();

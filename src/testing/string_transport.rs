@@ -81,6 +81,8 @@ struct State {
     abort_called: bool,
     write_shut_called: bool,
     read_paused: bool,
+    /// Reading was resumed and the protocol's `reading_resumed` is owed.
+    resume_owed: bool,
     read_eof: bool,
     producer: Option<Producer>,
     producer_paused: bool,
@@ -170,6 +172,7 @@ impl StringTransport {
                 abort_called: false,
                 write_shut_called: false,
                 read_paused: false,
+                resume_owed: false,
                 read_eof: false,
                 producer: None,
                 producer_paused: false,
@@ -387,6 +390,11 @@ impl StringTransport {
     // ---- for drivers and pumps ----
 
     /// Would data arriving now be read (open, not paused, no end of input)?
+    /// Takes the owed `reading_resumed` call, if any.
+    pub(crate) fn take_resume_owed(&self) -> bool {
+        std::mem::replace(&mut self.st.borrow_mut().resume_owed, false)
+    }
+
     pub(crate) fn reading(&self) -> bool {
         let st = self.st.borrow();
         st.phase == Phase::Open && !st.read_paused && !st.read_eof
@@ -545,7 +553,10 @@ impl TransportCore for StringTransport {
     }
 
     fn resume_producing(&self) {
-        self.st.borrow_mut().read_paused = false;
+        let mut st = self.st.borrow_mut();
+        if std::mem::replace(&mut st.read_paused, false) {
+            st.resume_owed = true;
+        }
     }
 
     fn register_producer(&self, producer: Producer) -> Result<(), ProducerError> {

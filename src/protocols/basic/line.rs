@@ -213,8 +213,8 @@ impl<'a> Lines<'a> {
     ///
     /// A receiver paused here can also be resumed from outside its callbacks with
     /// `transport.resume_producing()` (a clone of [`transport`](Lines::transport)): the
-    /// lines it buffered are then delivered when the next bytes arrive, as no callback
-    /// into the protocol is made on a resume.
+    /// transport then calls `reading_resumed` from the top of the loop and the lines it
+    /// buffered are delivered there.
     pub fn resume_producing(&mut self) {
         self.control.paused = false;
         self.transport.resume_producing();
@@ -494,6 +494,11 @@ impl<R: LineReceiver> Protocol for LineProtocol<R> {
     fn read_connection_lost(&mut self, transport: &Transport) {
         self.call(transport, &[], |r, l| r.read_connection_lost(l));
         self.after_callback(transport);
+    }
+
+    fn reading_resumed(&mut self, transport: &Transport) {
+        // Deliver what was held while paused (Twisted's `dataReceived(b"")` on resume).
+        self.data_received(transport, &[]);
     }
 }
 

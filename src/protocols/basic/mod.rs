@@ -87,10 +87,12 @@
 //!   length over its limit ([`DEFAULT_MAX_STRING_LENGTH`]) is refused as soon as the
 //!   prefix or the digits say so, before any payload is buffered.
 //! - **Pausing from outside.** Twisted's `resumeProducing` re-enters `dataReceived(b"")`
-//!   to deliver lines buffered during the pause. Our transports make no call into a
-//!   protocol on a resume, so a receiver resumed from outside its callbacks (through
-//!   `transport.resume_producing()`) gets the lines it buffered when the next bytes
-//!   arrive. Resuming from inside a callback delivers them at once.
+//!   to deliver lines buffered during the pause. Here a resume from outside the
+//!   receiver's callbacks (`transport.resume_producing()` from a timer, another
+//!   connection, a Deferred) makes the transport call
+//!   [`Protocol::reading_resumed`](crate::protocol::Protocol::reading_resumed) from the
+//!   top of the loop, and the adapters deliver what they held there. Resuming from inside
+//!   a callback delivers them when that callback returns.
 //!
 //! # Twisted names
 //!

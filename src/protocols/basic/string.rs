@@ -342,6 +342,11 @@ impl<R: StringReceiver> Protocol for StringProtocol<R> {
     fn connection_lost(&mut self, transport: &Transport, reason: ConnectionLost) {
         self.call(transport, |r, s| r.connection_lost(s, reason));
     }
+
+    fn reading_resumed(&mut self, transport: &Transport) {
+        // Deliver what was held while paused.
+        self.data_received(transport, &[]);
+    }
 }
 
 impl<R: fmt::Debug> fmt::Debug for StringProtocol<R> {

@@ -404,6 +404,10 @@ impl<P: TimeoutMixin> Protocol for WithTimeout<P> {
     fn write_connection_lost(&mut self, transport: &Transport) {
         self.call(|p| p.write_connection_lost(transport));
     }
+
+    fn reading_resumed(&mut self, transport: &Transport) {
+        self.call(|p| p.reading_resumed(transport));
+    }
 }
 
 impl<P: TimeoutMixin> fmt::Debug for WithTimeout<P> {

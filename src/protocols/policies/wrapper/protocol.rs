@@ -131,6 +131,12 @@ impl<P: Policy> Protocol for ProtocolWrapper<P> {
         }
     }
 
+    fn reading_resumed(&mut self, _transport: &Transport) {
+        if !self.lost {
+            self.protocol.reading_resumed(&self.transport);
+        }
+    }
+
     fn write_connection_lost(&mut self, _transport: &Transport) {
         if !self.lost {
             self.protocol.write_connection_lost(&self.transport);
