@@ -1,0 +1,943 @@
+//! The TLS layer of one connection: [`Core`], the state shared by the TLS protocol (which
+//! the transport underneath feeds with ciphertext) and the [`TlsTransport`] (which the
+//! user's protocol writes plaintext to).
+//!
+//! Data flow, and where each step runs:
+//!
+//! ```text
+//!   lower transport ──ciphertext──▶ Core::on_data ─▶ Session::feed ─▶ plaintext ─▶ inner.data_received
+//!   inner writes ─▶ TlsTransport::write ─▶ pending (plaintext, this turn) ─▶ Core::flush:
+//!        one Session::write_plaintext for all of it ─▶ Session::take_ciphertext ─▶ lower.write
+//! ```
+//!
+//! `flush` runs at the end of every callback of the TLS protocol (so what the user's
+//! protocol wrote while handling a read leaves as one batch of records) and, for writes
+//! made elsewhere (a timer, another connection), from the reactor's before-poll phase. The
+//! user's protocol is called only from the TLS protocol's own callbacks, which the
+//! transport underneath makes from the top of the loop, or from calls scheduled on the
+//! reactor (or, for transports with no reactor, on the configured clock).
+//!
+//! Tests: `tests/tls_memory.rs`, `tests/tls_backpressure.rs`.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io::{self, Write};
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use super::config::Common;
+use super::error::{TlsError, TlsErrorKind};
+use super::session::{Details, Plain, Session};
+use super::TlsVersion;
+use crate::defer::{fail, succeed, Deferred, Failure};
+use crate::protocol::{Address, ConnectionLost, Protocol};
+use crate::tcp::DEFAULT_HIGH_WATER;
+use crate::time::{DelayedCall, LocalFn, ReactorTime};
+use crate::transport::{Producer, ProducerError, PushProducer, Transport, TransportCore};
+use crate::Reactor;
+
+/// Where the layer schedules its own calls.
+enum Sched {
+    /// Not connected yet.
+    None,
+    Reactor(Reactor),
+    Time(Rc<dyn ReactorTime>),
+}
+
+impl Sched {
+    /// Runs `f` from the top of the loop, soon. False if there is nowhere to run it.
+    fn soon(&self, f: impl FnOnce() + 'static) -> bool {
+        match self {
+            Sched::Reactor(r) => r.call_soon(f),
+            Sched::Time(t) => drop(t.call_later_fn(Duration::ZERO, LocalFn::new(f))),
+            Sched::None => return false,
+        }
+        true
+    }
+
+    /// Runs `f` before the loop next waits (for flushes). False if there is nowhere.
+    fn before_poll(&self, f: impl FnOnce() + 'static) -> bool {
+        match self {
+            Sched::Reactor(r) => r.call_before_poll(f),
+            _ => return self.soon(f),
+        }
+        true
+    }
+
+    fn later(&self, delay: Duration, f: impl FnOnce() + 'static) -> Option<DelayedCall> {
+        match self {
+            Sched::Reactor(r) => Some(r.call_later(delay, f)),
+            Sched::Time(t) => Some(t.call_later_fn(delay, LocalFn::new(f))),
+            Sched::None => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Close {
+    /// Open both ways.
+    None,
+    /// `lose_write_connection`: send `close_notify`, then shut down the lower write side.
+    Write,
+    /// `lose_connection`: send `close_notify`, then close the lower transport.
+    Full,
+}
+
+struct State {
+    session: Session,
+    handshaking: bool,
+    details: Details,
+    /// Plaintext written and not yet handed to the session.
+    pending: Vec<u8>,
+    flush_scheduled: bool,
+    close: Close,
+    close_notify_sent: bool,
+    /// What was done underneath for `close` so far.
+    close_done: Close,
+    /// The first failure; what the protocol's `connection_lost` will say.
+    error: Option<TlsError>,
+    /// No more reading or writing (failed, aborted, or the lower transport is gone).
+    dead: bool,
+    /// The peer sent `close_notify`.
+    peer_closed: bool,
+    /// The transport underneath reached its end of input (handled once what was held
+    /// back has been fed).
+    eof: bool,
+    read_paused: bool,
+    resume_scheduled: bool,
+    /// Ciphertext received and not yet fed (the user paused reading).
+    inbuf: Vec<u8>,
+    producer: Option<Producer>,
+    membrane: Option<Rc<Membrane>>,
+    high_water: usize,
+    waiters: Vec<Deferred<()>>,
+    timeout: Option<DelayedCall>,
+}
+
+/// The shared state of one TLS connection.
+pub(crate) struct Core {
+    me: Weak<Core>,
+    st: RefCell<State>,
+    /// The user's protocol (owned here so that calls scheduled on the reactor can reach it).
+    inner: RefCell<Option<Box<dyn Protocol>>>,
+    /// The transport underneath (ciphertext).
+    lower: RefCell<Option<Transport>>,
+    /// The handle the user's protocol gets.
+    upper: RefCell<Option<Transport>>,
+    sched: RefCell<Sched>,
+    /// A callback of the user's protocol (or of a handshake Deferred) is running: its
+    /// writes are flushed when it returns.
+    in_callback: Cell<bool>,
+    /// Scratch for decrypted data (reused).
+    plain: RefCell<Vec<u8>>,
+    handshake_timeout: Option<Duration>,
+    time: Option<Rc<dyn ReactorTime>>,
+}
+
+impl Core {
+    pub(crate) fn new(
+        session: Session,
+        inner: Option<Box<dyn Protocol>>,
+        common: &Common,
+    ) -> Rc<Core> {
+        let handshaking = session.is_handshaking();
+        Rc::new_cyclic(|me| Core {
+            me: me.clone(),
+            st: RefCell::new(State {
+                session,
+                handshaking,
+                details: Details::default(),
+                pending: Vec::new(),
+                flush_scheduled: false,
+                close: Close::None,
+                close_notify_sent: false,
+                close_done: Close::None,
+                error: None,
+                dead: false,
+                peer_closed: false,
+                eof: false,
+                read_paused: false,
+                resume_scheduled: false,
+                inbuf: Vec::new(),
+                producer: None,
+                membrane: None,
+                high_water: DEFAULT_HIGH_WATER,
+                waiters: Vec::new(),
+                timeout: None,
+            }),
+            inner: RefCell::new(inner),
+            lower: RefCell::new(None),
+            upper: RefCell::new(None),
+            sched: RefCell::new(Sched::None),
+            in_callback: Cell::new(false),
+            plain: RefCell::new(Vec::new()),
+            handshake_timeout: common.handshake_timeout,
+            time: common.time.clone(),
+        })
+    }
+
+    fn this(&self) -> Rc<Core> {
+        self.me
+            .upgrade()
+            .expect("the TLS core is alive while its methods run")
+    }
+
+    fn lower(&self) -> Option<Transport> {
+        self.lower.borrow().clone()
+    }
+
+    /// Sets the inner protocol (`start_tls`: the connection's protocol, wrapped late).
+    pub(crate) fn set_inner(&self, inner: Box<dyn Protocol>) {
+        *self.inner.borrow_mut() = Some(inner);
+    }
+
+    /// Attaches the layer to its transports, arms the handshake timeout and sends the
+    /// first flight (a client's ClientHello). `connect_inner` calls the user's
+    /// `connection_made` first (not for `start_tls`, whose protocol is connected already).
+    pub(crate) fn attach(&self, lower: Transport, upper: Transport, connect_inner: bool) {
+        let sched = match (lower.reactor(), &self.time) {
+            (Some(r), _) => Sched::Reactor(r),
+            (None, Some(t)) => Sched::Time(t.clone()),
+            (None, None) => Sched::None,
+        };
+        *self.sched.borrow_mut() = sched;
+        *self.lower.borrow_mut() = Some(lower);
+        *self.upper.borrow_mut() = Some(upper);
+        if let Some(delay) = self
+            .handshake_timeout
+            .filter(|_| self.st.borrow().handshaking)
+        {
+            let weak = self.me.clone();
+            let call = self.sched.borrow().later(delay, move || {
+                if let Some(core) = weak.upgrade() {
+                    core.on_timeout(delay);
+                }
+            });
+            self.st.borrow_mut().timeout = call;
+        }
+        self.entry(|core| {
+            if connect_inner {
+                core.call_inner(|p, t| p.connection_made(t));
+            }
+        });
+    }
+
+    /// Runs one entry point from the top of the loop: user callbacks inside it may write
+    /// freely, and everything they wrote is flushed once at the end.
+    fn entry(&self, f: impl FnOnce(&Core)) {
+        let was = self.in_callback.replace(true);
+        f(self);
+        self.in_callback.set(was);
+        if !was {
+            self.flush();
+        }
+    }
+
+    /// Calls the user's protocol with its handle; no borrow of the state is held.
+    fn call_inner(&self, f: impl FnOnce(&mut dyn Protocol, &Transport)) {
+        let Some(upper) = self.upper.borrow().clone() else {
+            return;
+        };
+        let Ok(mut slot) = self.inner.try_borrow_mut() else {
+            log::error!("re-entrant call into a TLS connection's protocol; event dropped");
+            return;
+        };
+        if let Some(p) = slot.as_mut() {
+            f(&mut **p, &upper);
+        }
+    }
+
+    fn inner_half_closeable(&self) -> bool {
+        self.inner
+            .try_borrow()
+            .ok()
+            .and_then(|p| p.as_ref().map(|p| p.half_closeable()))
+            .unwrap_or(false)
+    }
+
+    // ----- from the transport underneath -----
+
+    /// Ciphertext arrived.
+    pub(crate) fn on_data(&self, data: &[u8]) {
+        self.entry(|core| core.receive(data));
+    }
+
+    /// Feeds what was held back, then `data`; then handles a pending end of input.
+    fn receive(&self, data: &[u8]) {
+        {
+            let core = self;
+            let held = !core.st.borrow().inbuf.is_empty();
+            if held {
+                // Keep the order: what was held back goes first.
+                let mut buf = std::mem::take(&mut core.st.borrow_mut().inbuf);
+                buf.extend_from_slice(data);
+                let used = core.consume(&buf);
+                buf.drain(..used);
+                core.st.borrow_mut().inbuf = buf;
+            } else {
+                let used = core.consume(data);
+                if used < data.len() {
+                    core.st.borrow_mut().inbuf.extend_from_slice(&data[used..]);
+                }
+            }
+        }
+        let eof_now = {
+            let st = self.st.borrow();
+            st.eof && !st.dead && !st.read_paused && st.inbuf.is_empty()
+        };
+        if eof_now {
+            self.finish_eof();
+        }
+    }
+
+    /// Feeds `data` and delivers the plaintext, until all is fed or reading stops (a
+    /// pause, an error, the peer's `close_notify`). Returns how much was fed.
+    fn consume(&self, data: &[u8]) -> usize {
+        let mut pos = 0;
+        let mut stalls = 0;
+        loop {
+            if !self.deliver() {
+                return if self.st.borrow().dead {
+                    data.len()
+                } else {
+                    pos
+                };
+            }
+            if pos == data.len() {
+                return pos;
+            }
+            let fed = self.st.borrow_mut().session.feed(&data[pos..]);
+            match fed {
+                Ok(0) if stalls > 2 => {
+                    self.fail(TlsError::new(
+                        TlsErrorKind::Protocol,
+                        "the TLS session takes no more input",
+                    ));
+                    return data.len();
+                }
+                Ok(0) => stalls += 1,
+                Ok(n) => {
+                    pos += n;
+                    stalls = 0;
+                }
+                Err(e) => {
+                    self.fail(e);
+                    return data.len();
+                }
+            }
+            self.check_handshake();
+        }
+    }
+
+    /// Hands the user's protocol the plaintext the session has. False if reading should
+    /// stop (paused, dead, or the peer closed).
+    fn deliver(&self) -> bool {
+        loop {
+            {
+                let st = self.st.borrow();
+                if st.dead || st.peer_closed {
+                    return false;
+                }
+                if st.read_paused {
+                    return false;
+                }
+            }
+            let mut plain = std::mem::take(&mut *self.plain.borrow_mut());
+            plain.clear();
+            let got = self.st.borrow_mut().session.read_plaintext(&mut plain);
+            match got {
+                Plain::Data(_) => self.call_inner(|p, t| p.data_received(t, &plain)),
+                Plain::Nothing => {
+                    *self.plain.borrow_mut() = plain;
+                    return true;
+                }
+                Plain::Closed => {
+                    self.on_close_notify();
+                    return false;
+                }
+                Plain::Truncated => {
+                    let handshaking = self.st.borrow().handshaking;
+                    self.fail(truncated(handshaking));
+                    return false;
+                }
+            }
+            *self.plain.borrow_mut() = plain;
+        }
+    }
+
+    /// The peer's `close_notify`: its end of input.
+    fn on_close_notify(&self) {
+        self.st.borrow_mut().peer_closed = true;
+        if self.inner_half_closeable() {
+            self.call_inner(|p, t| p.read_connection_lost(t));
+        } else {
+            self.request_close(Close::Full);
+        }
+    }
+
+    fn check_handshake(&self) {
+        let done = {
+            let mut st = self.st.borrow_mut();
+            if !st.handshaking || st.session.is_handshaking() {
+                return;
+            }
+            st.handshaking = false;
+            st.details = st.session.details();
+            if let Some(call) = st.timeout.take() {
+                let _ = call.cancel();
+            }
+            if let Some(m) = &st.membrane {
+                m.tls_paused.set(false);
+            }
+            (std::mem::take(&mut st.waiters), st.membrane.clone())
+        };
+        let (waiters, membrane) = done;
+        if let Some(m) = membrane {
+            m.sync();
+        }
+        for d in waiters {
+            let _ = d.callback(());
+        }
+    }
+
+    /// The transport underneath reached the end of its input.
+    pub(crate) fn on_eof(&self) {
+        self.st.borrow_mut().eof = true;
+        self.entry(|core| core.receive(&[]));
+    }
+
+    /// The end of input, once everything before it was fed: without the peer's
+    /// `close_notify` it is a truncation (or an interrupted handshake).
+    fn finish_eof(&self) {
+        if self.st.borrow().peer_closed {
+            return; // a clean end, handled when the close_notify arrived
+        }
+        self.st.borrow_mut().session.feed_eof();
+        self.check_handshake();
+        let _ = self.deliver();
+        let (handshaking, peer_closed, dead) = {
+            let st = self.st.borrow();
+            (st.handshaking, st.peer_closed, st.dead)
+        };
+        if !dead && !peer_closed {
+            // (`deliver` saw neither a close_notify nor the truncation: report it anyway.)
+            self.fail(truncated(handshaking));
+        }
+    }
+
+    /// Our write side underneath was shut down (after `lose_write_connection`).
+    pub(crate) fn on_write_shut(&self) {
+        if self.inner_half_closeable() {
+            self.entry(|core| core.call_inner(|p, t| p.write_connection_lost(t)));
+        }
+    }
+
+    /// The transport underneath closed: the user's protocol gets `connection_lost`.
+    pub(crate) fn on_lost(&self, reason: ConnectionLost) {
+        let (waiters, error, handshaking) = {
+            let mut st = self.st.borrow_mut();
+            st.dead = true;
+            if let Some(call) = st.timeout.take() {
+                let _ = call.cancel();
+            }
+            st.pending.clear();
+            st.inbuf.clear();
+            st.producer = None;
+            st.membrane = None;
+            (
+                std::mem::take(&mut st.waiters),
+                st.error.clone(),
+                st.handshaking,
+            )
+        };
+        let reason = match (error, &reason) {
+            (Some(e), _) => ConnectionLost::Lost(Failure::new(e)),
+            (None, ConnectionLost::Lost(f)) if handshaking => {
+                ConnectionLost::Lost(Failure::new(TlsError::new(
+                    TlsErrorKind::HandshakeInterrupted,
+                    format!(
+                        "the connection was lost during the handshake: {}",
+                        f.error()
+                    ),
+                )))
+            }
+            _ => reason,
+        };
+        if !waiters.is_empty() {
+            let failure = match &reason {
+                ConnectionLost::Lost(f) => f.clone(),
+                other => Failure::new(TlsError::new(
+                    TlsErrorKind::HandshakeInterrupted,
+                    format!("the connection closed during the handshake ({other})"),
+                )),
+            };
+            for d in waiters {
+                let _ = d.errback(failure.clone());
+            }
+        }
+        self.in_callback.set(true);
+        self.call_inner(|p, t| p.connection_lost(t, reason));
+        // Break the cycles (connection → protocol → core → transports).
+        let inner = self.inner.borrow_mut().take();
+        drop(inner);
+        let lower = self.lower.borrow_mut().take();
+        let upper = self.upper.borrow_mut().take();
+        drop((lower, upper));
+    }
+
+    // ----- failures and timeouts -----
+
+    /// A TLS failure: send the alert rustls queued, close underneath, remember why.
+    fn fail(&self, error: TlsError) {
+        let lower = self.lower();
+        {
+            let mut st = self.st.borrow_mut();
+            if st.dead {
+                return;
+            }
+            if let Some(l) = &lower {
+                log::info!("TLS with {} failed: {error}", l.get_peer());
+                st.session.take_ciphertext(&mut LowerWriter(l));
+            }
+            st.dead = true;
+            st.error = Some(error);
+            st.pending.clear();
+        }
+        if let Some(l) = lower {
+            l.lose_connection();
+        }
+    }
+
+    fn on_timeout(&self, delay: Duration) {
+        let (handshaking, dead) = {
+            let st = self.st.borrow();
+            (st.handshaking, st.dead)
+        };
+        if !handshaking || dead {
+            return;
+        }
+        {
+            let mut st = self.st.borrow_mut();
+            st.dead = true;
+            st.error = Some(TlsError::new(
+                TlsErrorKind::HandshakeTimeout,
+                format!("no handshake within {delay:?}"),
+            ));
+        }
+        if let Some(l) = self.lower() {
+            log::info!("TLS handshake with {} timed out", l.get_peer());
+            l.abort_connection();
+        }
+    }
+
+    // ----- writing -----
+
+    /// Encrypts what is pending, sends every record, and finishes a requested close.
+    /// Never calls user code.
+    pub(crate) fn flush(&self) {
+        let Some(lower) = self.lower() else {
+            return;
+        };
+        let finish = {
+            let mut st = self.st.borrow_mut();
+            st.flush_scheduled = false;
+            if st.dead {
+                return;
+            }
+            let st = &mut *st;
+            if !st.handshaking && !st.pending.is_empty() {
+                st.session.write_plaintext(&st.pending);
+                st.pending.clear();
+                if st.pending.capacity() > 256 * 1024 {
+                    st.pending = Vec::new();
+                }
+            }
+            let notify = st.close != Close::None
+                && !st.close_notify_sent
+                && st.pending.is_empty()
+                && st.producer.is_none();
+            if notify {
+                st.session.send_close_notify();
+                st.close_notify_sent = true;
+            }
+            st.session.take_ciphertext(&mut LowerWriter(&lower));
+            let due = st.close_notify_sent && st.close_done != st.close;
+            if due {
+                st.close_done = st.close;
+            }
+            due.then_some(st.close)
+        };
+        match finish {
+            Some(Close::Full) => lower.lose_connection(),
+            Some(Close::Write) => lower.lose_write_connection(),
+            _ => {}
+        }
+    }
+
+    /// A write from outside the layer's callbacks: flush before the loop next waits.
+    fn schedule_flush(&self) {
+        if self.in_callback.get() {
+            return; // flushed when the callback returns
+        }
+        {
+            let mut st = self.st.borrow_mut();
+            if st.flush_scheduled {
+                return;
+            }
+            st.flush_scheduled = true;
+        }
+        let core = self.this();
+        let scheduled = self.sched.borrow().before_poll(move || core.flush());
+        if !scheduled {
+            self.flush();
+        }
+    }
+
+    fn request_close(&self, how: Close) {
+        {
+            let mut st = self.st.borrow_mut();
+            if st.dead || st.close == Close::Full || st.close == how {
+                return;
+            }
+            st.close = how;
+        }
+        self.schedule_flush();
+    }
+
+    /// Resumed reading: deliver what was held back, from the top of the loop.
+    fn schedule_delivery(&self) {
+        {
+            let mut st = self.st.borrow_mut();
+            if st.resume_scheduled || st.dead {
+                return;
+            }
+            st.resume_scheduled = true;
+        }
+        let core = self.this();
+        let scheduled = self.sched.borrow().soon(move || {
+            core.st.borrow_mut().resume_scheduled = false;
+            core.on_data(&[]);
+        });
+        if !scheduled {
+            // No scheduler (a bare in-memory transport): the next read delivers it.
+            self.st.borrow_mut().resume_scheduled = false;
+        }
+    }
+}
+
+/// The failure for an end of input without `close_notify`.
+fn truncated(handshaking: bool) -> TlsError {
+    if handshaking {
+        TlsError::new(
+            TlsErrorKind::HandshakeInterrupted,
+            "the peer closed the connection during the handshake",
+        )
+    } else {
+        TlsError::new(
+            TlsErrorKind::UnexpectedEof,
+            "the peer closed the connection without close_notify",
+        )
+    }
+}
+
+/// Writes ciphertext straight to the transport underneath.
+struct LowerWriter<'a>(&'a Transport);
+
+impl Write for LowerWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Stands for the user's push producer at the transport underneath, and merges its
+/// pauses with the TLS layer's own (plaintext piling up during the handshake), as
+/// Twisted's `_ProducerMembrane` does.
+struct Membrane {
+    producer: Rc<dyn PushProducer>,
+    lower_paused: Cell<bool>,
+    tls_paused: Cell<bool>,
+    told_paused: Cell<bool>,
+}
+
+impl Membrane {
+    fn sync(&self) {
+        let want = self.lower_paused.get() || self.tls_paused.get();
+        if want != self.told_paused.replace(want) {
+            if want {
+                self.producer.pause_producing();
+            } else {
+                self.producer.resume_producing();
+            }
+        }
+    }
+}
+
+impl PushProducer for Membrane {
+    fn pause_producing(&self) {
+        self.lower_paused.set(true);
+        self.sync();
+    }
+    fn resume_producing(&self) {
+        self.lower_paused.set(false);
+        self.sync();
+    }
+    fn stop_producing(&self) {
+        self.producer.stop_producing();
+    }
+}
+
+/// The transport a protocol gets on a TLS connection: it writes plaintext, which is
+/// encrypted, and closes with `close_notify`. Reach it with
+/// `transport.downcast::<TlsTransport>()` (connections of the `ssl:` / `tls:` endpoints
+/// and of [`TlsServerFactory`](super::TlsServerFactory) /
+/// [`TlsClientFactory`](super::TlsClientFactory)) or with [`tls_of`](super::tls_of),
+/// which also finds TLS started with [`start_tls`](super::start_tls).
+///
+/// Its handle compares equal to nothing but itself, and clones are cheap.
+#[derive(Clone)]
+pub struct TlsTransport {
+    core: Rc<Core>,
+}
+
+impl TlsTransport {
+    pub(crate) fn new(core: Rc<Core>) -> TlsTransport {
+        TlsTransport { core }
+    }
+
+    /// Fires once the handshake has completed, or fails with the [`TlsError`] (or the
+    /// connection's end) that stopped it (Twisted's `IHandshakeListener.handshakeCompleted`).
+    /// Callbacks run from the top of the loop and may write.
+    pub fn handshake_done(&self) -> Deferred<()> {
+        let mut st = self.core.st.borrow_mut();
+        if !st.handshaking {
+            return succeed(());
+        }
+        if st.dead {
+            let e = st.error.clone().unwrap_or_else(|| {
+                TlsError::new(
+                    TlsErrorKind::HandshakeInterrupted,
+                    "the connection is closed",
+                )
+            });
+            return fail(e);
+        }
+        let d = Deferred::new();
+        st.waiters.push(d.clone());
+        d
+    }
+
+    /// True once the handshake has completed.
+    pub fn is_handshake_complete(&self) -> bool {
+        !self.core.st.borrow().handshaking
+    }
+
+    /// The peer's certificate chain, DER-encoded, leaf first (empty before the handshake
+    /// completes, and for a client that presented none). Twisted's `getPeerCertificate`.
+    pub fn peer_certificates(&self) -> Vec<Vec<u8>> {
+        self.core.st.borrow().details.peer_certificates.clone()
+    }
+
+    /// The protocol ALPN settled on, if any (Twisted's `negotiatedProtocol`).
+    pub fn negotiated_protocol(&self) -> Option<Vec<u8>> {
+        self.core.st.borrow().details.alpn.clone()
+    }
+
+    /// On a server: the host name the client asked for with SNI, if any.
+    pub fn server_name(&self) -> Option<String> {
+        self.core.st.borrow().details.server_name.clone()
+    }
+
+    /// The protocol version in use, once the handshake has completed.
+    pub fn protocol_version(&self) -> Option<TlsVersion> {
+        self.core.st.borrow().details.version
+    }
+
+    /// The cipher suite in use (its IANA name), once the handshake has completed.
+    pub fn cipher_suite(&self) -> Option<String> {
+        self.core.st.borrow().details.cipher_suite.clone()
+    }
+
+    fn lower(&self) -> Option<Transport> {
+        self.core.lower()
+    }
+}
+
+impl TransportCore for TlsTransport {
+    fn write(&self, data: &[u8]) {
+        if data.is_empty() {
+            return;
+        }
+        let pause = {
+            let mut st = self.core.st.borrow_mut();
+            if st.dead || st.close != Close::None {
+                return;
+            }
+            st.pending.extend_from_slice(data);
+            // During the handshake nothing reaches the transport underneath, whose
+            // high-water mark would pause a producer: pause it here.
+            match &st.membrane {
+                Some(m)
+                    if st.handshaking
+                        && st.pending.len() > st.high_water
+                        && !m.tls_paused.get() =>
+                {
+                    m.tls_paused.set(true);
+                    Some(m.clone())
+                }
+                _ => None,
+            }
+        };
+        if let Some(m) = pause {
+            self.core.sched.borrow().soon(move || m.sync());
+        }
+        self.core.schedule_flush();
+    }
+
+    fn lose_connection(&self) {
+        self.core.request_close(Close::Full);
+    }
+
+    fn abort_connection(&self) {
+        self.core.st.borrow_mut().dead = true;
+        if let Some(l) = self.lower() {
+            l.abort_connection();
+        }
+    }
+
+    fn lose_write_connection(&self) {
+        self.core.request_close(Close::Write);
+    }
+
+    fn get_peer(&self) -> Address {
+        self.lower()
+            .map(|l| l.get_peer())
+            .unwrap_or_else(|| Address::Memory("(closed)".into()))
+    }
+
+    fn get_host(&self) -> Address {
+        self.lower()
+            .map(|l| l.get_host())
+            .unwrap_or_else(|| Address::Memory("(closed)".into()))
+    }
+
+    fn pause_producing(&self) {
+        self.core.st.borrow_mut().read_paused = true;
+        if let Some(l) = self.lower() {
+            l.pause_producing();
+        }
+    }
+
+    fn resume_producing(&self) {
+        let held = {
+            let mut st = self.core.st.borrow_mut();
+            st.read_paused = false;
+            !st.dead
+        };
+        if let Some(l) = self.lower() {
+            l.resume_producing();
+        }
+        if held {
+            self.core.schedule_delivery();
+        }
+    }
+
+    fn register_producer(&self, producer: Producer) -> Result<(), ProducerError> {
+        let lower = self.lower().ok_or(ProducerError::Closed)?;
+        let registered = {
+            let st = self.core.st.borrow();
+            if st.dead {
+                return Err(ProducerError::Closed);
+            }
+            if st.producer.is_some() {
+                return Err(ProducerError::AlreadyRegistered);
+            }
+            match &producer {
+                Producer::Push(p) => {
+                    let m = Rc::new(Membrane {
+                        producer: p.clone(),
+                        lower_paused: Cell::new(false),
+                        tls_paused: Cell::new(false),
+                        told_paused: Cell::new(false),
+                    });
+                    (Producer::Push(m.clone()), Some(m))
+                }
+                Producer::Pull(p) => (Producer::Pull(p.clone()), None),
+            }
+        };
+        let (below, membrane) = registered;
+        lower.register_producer(below)?;
+        let mut st = self.core.st.borrow_mut();
+        st.producer = Some(producer);
+        st.membrane = membrane;
+        Ok(())
+    }
+
+    fn unregister_producer(&self) {
+        let closing = {
+            let mut st = self.core.st.borrow_mut();
+            if st.producer.take().is_none() {
+                return;
+            }
+            st.membrane = None;
+            st.close != Close::None
+        };
+        if let Some(l) = self.lower() {
+            l.unregister_producer();
+        }
+        if closing {
+            self.core.schedule_flush();
+        }
+    }
+
+    fn set_write_watermarks(&self, high: usize, low: usize) {
+        self.core.st.borrow_mut().high_water = high;
+        if let Some(l) = self.lower() {
+            l.set_write_watermarks(high, low);
+        }
+    }
+
+    fn write_buffer_len(&self) -> usize {
+        let pending = self.core.st.borrow().pending.len();
+        pending + self.lower().map(|l| l.write_buffer_len()).unwrap_or(0)
+    }
+
+    fn is_disconnecting(&self) -> bool {
+        let st = self.core.st.borrow();
+        !st.dead && st.close == Close::Full
+    }
+
+    fn is_connected(&self) -> bool {
+        !self.core.st.borrow().dead && self.lower().is_some_and(|l| l.is_connected())
+    }
+
+    fn set_tcp_no_delay(&self, on: bool) -> io::Result<()> {
+        self.lower()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?
+            .set_tcp_no_delay(on)
+    }
+
+    fn set_tcp_keep_alive(&self, on: bool) -> io::Result<()> {
+        self.lower()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?
+            .set_tcp_keep_alive(on)
+    }
+
+    fn reactor(&self) -> Option<Reactor> {
+        self.lower().and_then(|l| l.reactor())
+    }
+}
+
+impl fmt::Debug for TlsTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.core.st.borrow();
+        f.debug_struct("TlsTransport")
+            .field("handshaking", &st.handshaking)
+            .field("pending", &st.pending.len())
+            .field("dead", &st.dead)
+            .finish()
+    }
+}
