@@ -271,6 +271,19 @@ impl Peer {
         }
     }
 
+    /// Output so far, without waiting.
+    pub(crate) fn drain(&mut self) -> String {
+        while let Ok(chunk) = self.output.try_recv() {
+            self.collected.extend_from_slice(&chunk);
+        }
+        String::from_utf8_lossy(&self.collected).into_owned()
+    }
+
+    /// Has it exited?
+    pub(crate) fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// Output so far (waiting at most `wait` for more).
     pub(crate) fn output(&mut self, wait: Duration) -> String {
         self.wait_output(wait, |_| false)
