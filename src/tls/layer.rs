@@ -186,6 +186,11 @@ impl Core {
         self.lower.borrow().clone()
     }
 
+    /// The handle the user's protocol gets.
+    pub(crate) fn upper(&self) -> Option<Transport> {
+        self.upper.borrow().clone()
+    }
+
     /// Sets the inner protocol (`start_tls`: the connection's protocol, wrapped late).
     pub(crate) fn set_inner(&self, inner: Box<dyn Protocol>) {
         *self.inner.borrow_mut() = Some(inner);

@@ -87,6 +87,14 @@ impl TlsProtocol {
     }
 }
 
+impl TlsProtocol {
+    /// The transport the wrapped protocol writes to, once connected (`None` before
+    /// `connection_made` and after `connection_lost`).
+    pub fn transport(&self) -> Option<Transport> {
+        self.core.upper()
+    }
+}
+
 impl Protocol for TlsProtocol {
     fn connection_made(&mut self, transport: &Transport) {
         let upper = Transport::new(Rc::new(TlsTransport::new(self.core.clone())));
