@@ -69,6 +69,7 @@ where
 ///
 /// let system = TrustRoots::system();          // the platform's store
 /// let private = TrustRoots::from_pem_file("ca.pem")?;
+/// # let _ = (system, private);
 /// # Ok::<(), torsion::tls::TlsError>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -135,6 +136,7 @@ impl TrustRoots {
 ///     .with_alpn(["h2", "http/1.1"])
 ///     .with_versions(&[TlsVersion::Tls13])
 ///     .with_handshake_timeout(Some(Duration::from_secs(10)));
+/// # let _ = config;
 /// # Ok::<(), torsion::tls::TlsError>(())
 /// ```
 #[derive(Clone)]
@@ -281,6 +283,7 @@ impl fmt::Debug for TlsServerConfig {
 /// let config = TlsClientConfig::new("localhost")
 ///     .with_trust_roots(TrustRoots::from_pem_file("ca.pem")?)
 ///     .with_alpn(["http/1.1"]);
+/// # let _ = config;
 /// # Ok::<(), torsion::tls::TlsError>(())
 /// ```
 #[derive(Clone)]

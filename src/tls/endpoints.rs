@@ -36,6 +36,7 @@ use crate::transport::Transport;
 /// let reactor = Reactor::new()?;
 /// let config = TlsServerConfig::from_pem_files("cert.pem", "key.pem")?;
 /// let endpoint = TlsServerEndpoint::new(TcpServerEndpoint::new(&reactor, 8443), config);
+/// # let _ = endpoint;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct TlsServerEndpoint {

@@ -48,6 +48,7 @@ use crate::transport::{InstalledTls, TlsStarter, Transport};
 ///     TlsProtocol::server(&server, Echo)?,
 ///     TlsProtocol::client(&client, Echo)?,
 /// );
+/// c.pump.flush();
 /// # Ok::<(), torsion::tls::TlsError>(())
 /// ```
 pub struct TlsProtocol {
