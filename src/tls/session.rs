@@ -21,7 +21,7 @@
 //!
 //! Tests: `tests/tls_memory.rs` (through the wrapper), `tests/tls_errors.rs`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -97,32 +97,24 @@ impl Session {
         let _ = self.conn.process_new_packets();
     }
 
-    /// Appends the plaintext available to `out`.
+    /// Appends the plaintext available to `out` (copied once, from rustls's buffers).
     pub(crate) fn read_plaintext(&mut self, out: &mut Vec<u8>) -> Plain {
         let start = out.len();
         let mut reader = self.conn.reader();
         loop {
-            let len = out.len();
-            out.resize(len + 16 * 1024, 0);
-            match reader.read(&mut out[len..]) {
-                Ok(0) => {
-                    out.truncate(len);
-                    return match out.len() - start {
-                        0 => Plain::Closed,
-                        n => Plain::Data(n), // the close is reported on the next call
-                    };
-                }
-                Ok(n) => out.truncate(len + n),
-                Err(e) => {
-                    out.truncate(len);
-                    return match (out.len() - start, e.kind()) {
-                        (0, io::ErrorKind::UnexpectedEof) => Plain::Truncated,
-                        (0, _) => Plain::Nothing,
-                        (n, _) => Plain::Data(n),
-                    };
-                }
-            }
+            let chunk = match reader.fill_buf() {
+                Ok([]) if out.len() == start => return Plain::Closed,
+                Ok([]) => break, // the close is reported on the next call
+                Ok(chunk) => chunk,
+                Err(_) if out.len() > start => break,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Plain::Truncated,
+                Err(_) => return Plain::Nothing,
+            };
+            out.extend_from_slice(chunk);
+            let n = chunk.len();
+            reader.consume(n);
         }
+        Plain::Data(out.len() - start)
     }
 
     /// Encrypts `data` (as few records as its length allows; buffered by rustls until the

@@ -4,9 +4,14 @@
 //! `tls_echo` example, so both negotiate the same version and cipher suite with the same
 //! client.
 //!
-//! `tokio_tls_echo PORT CERT.pem KEY.pem [ADDR]` (ADDR defaults to 127.0.0.1; PORT 0
-//! picks a free port). Prints `tokio_tls_echo listening on ADDR:PORT` on stderr. Runs
-//! until killed.
+//! `tokio_tls_echo PORT CERT.pem KEY.pem [ADDR] [--nodelay]` (ADDR defaults to 127.0.0.1;
+//! PORT 0 picks a free port). Prints `tokio_tls_echo listening on ADDR:PORT` on stderr.
+//! Runs until killed.
+//!
+//! `--nodelay` sets TCP_NODELAY on accepted sockets. Without it, tokio-rustls's separate
+//! writes of one handshake flight meet Nagle's algorithm and the client's delayed ACK
+//! (about 40 ms a handshake); the benchmark runs it with `--nodelay`, the usual setting
+//! for a TLS server on tokio.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +26,9 @@ use tokio_rustls::TlsAcceptor;
 const BUF_SIZE: usize = 64 * 1024;
 
 fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let nodelay = args.iter().any(|a| a == "--nodelay");
+    args.retain(|a| a != "--nodelay");
     if args.len() < 3 {
         eprintln!("usage: tokio_tls_echo PORT CERT.pem KEY.pem [ADDR]");
         std::process::exit(2);
@@ -57,6 +64,9 @@ fn main() -> std::io::Result<()> {
                     continue;
                 }
             };
+            if nodelay {
+                let _ = socket.set_nodelay(true);
+            }
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
                 let Ok(mut tls) = acceptor.accept(socket).await else {
