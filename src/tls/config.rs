@@ -5,7 +5,7 @@
 //! `ssl:` endpoint loads its files while parsing), so a bad file is an error at start-up,
 //! not at the first connection.
 //!
-//! Tests: `tests/tls_errors.rs` (configuration errors), `tests/tls_endpoints.rs`.
+//! Tests: `tests/tls_endpoints.rs` (configuration errors), `tests/tls_openssl.rs`.
 
 use std::cell::OnceCell;
 use std::fmt;

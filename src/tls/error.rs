@@ -2,7 +2,7 @@
 //! built. A failed connection's protocol gets it inside
 //! `ConnectionLost::Lost(failure)`; [`TlsError::of`] finds it there.
 //!
-//! Tests: `tests/tls_errors.rs`.
+//! Tests: `tests/tls_tcp.rs`, `tests/tls_openssl.rs`, `tests/tls_endpoints.rs`.
 
 use std::error::Error;
 use std::fmt;

@@ -17,10 +17,9 @@
 //! transport underneath makes from the top of the loop, or from calls scheduled on the
 //! reactor (or, for transports with no reactor, on the configured clock).
 //!
-//! Tests: `tests/tls_memory.rs`, `tests/tls_backpressure.rs`.
+//! Tests: `tests/tls_memory.rs`, `tests/tls_flow.rs`, `tests/tls_tcp.rs`.
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::io::{self, Write};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -28,16 +27,19 @@ use std::time::Duration;
 use super::config::Common;
 use super::error::{TlsError, TlsErrorKind};
 use super::session::{Details, Plain, Session};
-use super::TlsVersion;
-use crate::defer::{fail, succeed, Deferred, Failure};
-use crate::protocol::{Address, ConnectionLost, Protocol};
+use super::transport::Membrane;
+use crate::defer::{Deferred, Failure};
+use crate::protocol::{ConnectionLost, Protocol};
 use crate::tcp::DEFAULT_HIGH_WATER;
 use crate::time::{DelayedCall, LocalFn, ReactorTime};
-use crate::transport::{Producer, ProducerError, PushProducer, Transport, TransportCore};
+use crate::transport::{Producer, Transport};
 use crate::Reactor;
 
+/// The most plaintext one TLS record carries.
+pub(super) const FULL_RECORD: usize = 16 * 1024;
+
 /// Where the layer schedules its own calls.
-enum Sched {
+pub(super) enum Sched {
     /// Not connected yet.
     None,
     Reactor(Reactor),
@@ -46,7 +48,7 @@ enum Sched {
 
 impl Sched {
     /// Runs `f` from the top of the loop, soon. False if there is nowhere to run it.
-    fn soon(&self, f: impl FnOnce() + 'static) -> bool {
+    pub(super) fn soon(&self, f: impl FnOnce() + 'static) -> bool {
         match self {
             Sched::Reactor(r) => r.call_soon(f),
             Sched::Time(t) => drop(t.call_later_fn(Duration::ZERO, LocalFn::new(f))),
@@ -74,7 +76,7 @@ impl Sched {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Close {
+pub(super) enum Close {
     /// Open both ways.
     None,
     /// `lose_write_connection`: send `close_notify`, then shut down the lower write side.
@@ -83,48 +85,51 @@ enum Close {
     Full,
 }
 
-struct State {
-    session: Session,
-    handshaking: bool,
-    details: Details,
+pub(super) struct State {
+    pub(super) session: Session,
+    pub(super) handshaking: bool,
+    pub(super) details: Details,
     /// Plaintext written and not yet handed to the session.
-    pending: Vec<u8>,
-    flush_scheduled: bool,
-    close: Close,
-    close_notify_sent: bool,
+    pub(super) pending: Vec<u8>,
+    /// Plaintext encrypted at once (a write of at least a full record) whose records wait
+    /// in the session for the next flush.
+    pub(super) sealed: usize,
+    pub(super) flush_scheduled: bool,
+    pub(super) close: Close,
+    pub(super) close_notify_sent: bool,
     /// What was done underneath for `close` so far.
-    close_done: Close,
+    pub(super) close_done: Close,
     /// The first failure; what the protocol's `connection_lost` will say.
-    error: Option<TlsError>,
+    pub(super) error: Option<TlsError>,
     /// No more reading or writing (failed, aborted, or the lower transport is gone).
-    dead: bool,
+    pub(super) dead: bool,
     /// The peer sent `close_notify`.
-    peer_closed: bool,
+    pub(super) peer_closed: bool,
     /// The transport underneath reached its end of input (handled once what was held
     /// back has been fed).
-    eof: bool,
-    read_paused: bool,
-    resume_scheduled: bool,
+    pub(super) eof: bool,
+    pub(super) read_paused: bool,
+    pub(super) resume_scheduled: bool,
     /// Ciphertext received and not yet fed (the user paused reading).
-    inbuf: Vec<u8>,
-    producer: Option<Producer>,
-    membrane: Option<Rc<Membrane>>,
-    high_water: usize,
-    waiters: Vec<Deferred<()>>,
-    timeout: Option<DelayedCall>,
+    pub(super) inbuf: Vec<u8>,
+    pub(super) producer: Option<Producer>,
+    pub(super) membrane: Option<Rc<Membrane>>,
+    pub(super) high_water: usize,
+    pub(super) waiters: Vec<Deferred<()>>,
+    pub(super) timeout: Option<DelayedCall>,
 }
 
 /// The shared state of one TLS connection.
 pub(crate) struct Core {
     me: Weak<Core>,
-    st: RefCell<State>,
+    pub(super) st: RefCell<State>,
     /// The user's protocol (owned here so that calls scheduled on the reactor can reach it).
     inner: RefCell<Option<Box<dyn Protocol>>>,
     /// The transport underneath (ciphertext).
     lower: RefCell<Option<Transport>>,
     /// The handle the user's protocol gets.
     upper: RefCell<Option<Transport>>,
-    sched: RefCell<Sched>,
+    pub(super) sched: RefCell<Sched>,
     /// A callback of the user's protocol (or of a handshake Deferred) is running: its
     /// writes are flushed when it returns.
     in_callback: Cell<bool>,
@@ -148,6 +153,7 @@ impl Core {
                 handshaking,
                 details: Details::default(),
                 pending: Vec::new(),
+                sealed: 0,
                 flush_scheduled: false,
                 close: Close::None,
                 close_notify_sent: false,
@@ -182,7 +188,7 @@ impl Core {
             .expect("the TLS core is alive while its methods run")
     }
 
-    fn lower(&self) -> Option<Transport> {
+    pub(super) fn lower(&self) -> Option<Transport> {
         self.lower.borrow().clone()
     }
 
@@ -566,6 +572,7 @@ impl Core {
                 st.close_notify_sent = true;
             }
             st.session.take_ciphertext(&mut LowerWriter(&lower));
+            st.sealed = 0;
             let due = st.close_notify_sent && st.close_done != st.close;
             if due {
                 st.close_done = st.close;
@@ -580,7 +587,7 @@ impl Core {
     }
 
     /// A write from outside the layer's callbacks: flush before the loop next waits.
-    fn schedule_flush(&self) {
+    pub(super) fn schedule_flush(&self) {
         if self.in_callback.get() {
             return; // flushed when the callback returns
         }
@@ -598,7 +605,7 @@ impl Core {
         }
     }
 
-    fn request_close(&self, how: Close) {
+    pub(super) fn request_close(&self, how: Close) {
         {
             let mut st = self.st.borrow_mut();
             if st.dead || st.close == Close::Full || st.close == how {
@@ -610,7 +617,7 @@ impl Core {
     }
 
     /// Resumed reading: deliver what was held back, from the top of the loop.
-    fn schedule_delivery(&self) {
+    pub(super) fn schedule_delivery(&self) {
         {
             let mut st = self.st.borrow_mut();
             if st.resume_scheduled || st.dead {
@@ -646,7 +653,7 @@ fn truncated(handshaking: bool) -> TlsError {
 }
 
 /// Writes ciphertext straight to the transport underneath.
-struct LowerWriter<'a>(&'a Transport);
+pub(super) struct LowerWriter<'a>(pub(super) &'a Transport);
 
 impl Write for LowerWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -655,294 +662,5 @@ impl Write for LowerWriter<'_> {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
-    }
-}
-
-/// Stands for the user's push producer at the transport underneath, and merges its
-/// pauses with the TLS layer's own (plaintext piling up during the handshake), as
-/// Twisted's `_ProducerMembrane` does.
-struct Membrane {
-    producer: Rc<dyn PushProducer>,
-    lower_paused: Cell<bool>,
-    tls_paused: Cell<bool>,
-    told_paused: Cell<bool>,
-}
-
-impl Membrane {
-    fn sync(&self) {
-        let want = self.lower_paused.get() || self.tls_paused.get();
-        if want != self.told_paused.replace(want) {
-            if want {
-                self.producer.pause_producing();
-            } else {
-                self.producer.resume_producing();
-            }
-        }
-    }
-}
-
-impl PushProducer for Membrane {
-    fn pause_producing(&self) {
-        self.lower_paused.set(true);
-        self.sync();
-    }
-    fn resume_producing(&self) {
-        self.lower_paused.set(false);
-        self.sync();
-    }
-    fn stop_producing(&self) {
-        self.producer.stop_producing();
-    }
-}
-
-/// The transport a protocol gets on a TLS connection: it writes plaintext, which is
-/// encrypted, and closes with `close_notify`. Reach it with
-/// `transport.downcast::<TlsTransport>()` (connections of the `ssl:` / `tls:` endpoints
-/// and of [`TlsServerFactory`](super::TlsServerFactory) /
-/// [`TlsClientFactory`](super::TlsClientFactory)) or with [`tls_of`](super::tls_of),
-/// which also finds TLS started with [`start_tls`](super::start_tls).
-///
-/// Its handle compares equal to nothing but itself, and clones are cheap.
-#[derive(Clone)]
-pub struct TlsTransport {
-    core: Rc<Core>,
-}
-
-impl TlsTransport {
-    pub(crate) fn new(core: Rc<Core>) -> TlsTransport {
-        TlsTransport { core }
-    }
-
-    /// Fires once the handshake has completed, or fails with the [`TlsError`] (or the
-    /// connection's end) that stopped it (Twisted's `IHandshakeListener.handshakeCompleted`).
-    /// Callbacks run from the top of the loop and may write.
-    pub fn handshake_done(&self) -> Deferred<()> {
-        let mut st = self.core.st.borrow_mut();
-        if !st.handshaking {
-            return succeed(());
-        }
-        if st.dead {
-            let e = st.error.clone().unwrap_or_else(|| {
-                TlsError::new(
-                    TlsErrorKind::HandshakeInterrupted,
-                    "the connection is closed",
-                )
-            });
-            return fail(e);
-        }
-        let d = Deferred::new();
-        st.waiters.push(d.clone());
-        d
-    }
-
-    /// True once the handshake has completed.
-    pub fn is_handshake_complete(&self) -> bool {
-        !self.core.st.borrow().handshaking
-    }
-
-    /// The peer's certificate chain, DER-encoded, leaf first (empty before the handshake
-    /// completes, and for a client that presented none). Twisted's `getPeerCertificate`.
-    pub fn peer_certificates(&self) -> Vec<Vec<u8>> {
-        self.core.st.borrow().details.peer_certificates.clone()
-    }
-
-    /// The protocol ALPN settled on, if any (Twisted's `negotiatedProtocol`).
-    pub fn negotiated_protocol(&self) -> Option<Vec<u8>> {
-        self.core.st.borrow().details.alpn.clone()
-    }
-
-    /// On a server: the host name the client asked for with SNI, if any.
-    pub fn server_name(&self) -> Option<String> {
-        self.core.st.borrow().details.server_name.clone()
-    }
-
-    /// The protocol version in use, once the handshake has completed.
-    pub fn protocol_version(&self) -> Option<TlsVersion> {
-        self.core.st.borrow().details.version
-    }
-
-    /// The cipher suite in use (its IANA name), once the handshake has completed.
-    pub fn cipher_suite(&self) -> Option<String> {
-        self.core.st.borrow().details.cipher_suite.clone()
-    }
-
-    fn lower(&self) -> Option<Transport> {
-        self.core.lower()
-    }
-}
-
-impl TransportCore for TlsTransport {
-    fn write(&self, data: &[u8]) {
-        if data.is_empty() {
-            return;
-        }
-        let pause = {
-            let mut st = self.core.st.borrow_mut();
-            if st.dead || st.close != Close::None {
-                return;
-            }
-            st.pending.extend_from_slice(data);
-            // During the handshake nothing reaches the transport underneath, whose
-            // high-water mark would pause a producer: pause it here.
-            match &st.membrane {
-                Some(m)
-                    if st.handshaking
-                        && st.pending.len() > st.high_water
-                        && !m.tls_paused.get() =>
-                {
-                    m.tls_paused.set(true);
-                    Some(m.clone())
-                }
-                _ => None,
-            }
-        };
-        if let Some(m) = pause {
-            self.core.sched.borrow().soon(move || m.sync());
-        }
-        self.core.schedule_flush();
-    }
-
-    fn lose_connection(&self) {
-        self.core.request_close(Close::Full);
-    }
-
-    fn abort_connection(&self) {
-        self.core.st.borrow_mut().dead = true;
-        if let Some(l) = self.lower() {
-            l.abort_connection();
-        }
-    }
-
-    fn lose_write_connection(&self) {
-        self.core.request_close(Close::Write);
-    }
-
-    fn get_peer(&self) -> Address {
-        self.lower()
-            .map(|l| l.get_peer())
-            .unwrap_or_else(|| Address::Memory("(closed)".into()))
-    }
-
-    fn get_host(&self) -> Address {
-        self.lower()
-            .map(|l| l.get_host())
-            .unwrap_or_else(|| Address::Memory("(closed)".into()))
-    }
-
-    fn pause_producing(&self) {
-        self.core.st.borrow_mut().read_paused = true;
-        if let Some(l) = self.lower() {
-            l.pause_producing();
-        }
-    }
-
-    fn resume_producing(&self) {
-        let held = {
-            let mut st = self.core.st.borrow_mut();
-            st.read_paused = false;
-            !st.dead
-        };
-        if let Some(l) = self.lower() {
-            l.resume_producing();
-        }
-        if held {
-            self.core.schedule_delivery();
-        }
-    }
-
-    fn register_producer(&self, producer: Producer) -> Result<(), ProducerError> {
-        let lower = self.lower().ok_or(ProducerError::Closed)?;
-        let registered = {
-            let st = self.core.st.borrow();
-            if st.dead {
-                return Err(ProducerError::Closed);
-            }
-            if st.producer.is_some() {
-                return Err(ProducerError::AlreadyRegistered);
-            }
-            match &producer {
-                Producer::Push(p) => {
-                    let m = Rc::new(Membrane {
-                        producer: p.clone(),
-                        lower_paused: Cell::new(false),
-                        tls_paused: Cell::new(false),
-                        told_paused: Cell::new(false),
-                    });
-                    (Producer::Push(m.clone()), Some(m))
-                }
-                Producer::Pull(p) => (Producer::Pull(p.clone()), None),
-            }
-        };
-        let (below, membrane) = registered;
-        lower.register_producer(below)?;
-        let mut st = self.core.st.borrow_mut();
-        st.producer = Some(producer);
-        st.membrane = membrane;
-        Ok(())
-    }
-
-    fn unregister_producer(&self) {
-        let closing = {
-            let mut st = self.core.st.borrow_mut();
-            if st.producer.take().is_none() {
-                return;
-            }
-            st.membrane = None;
-            st.close != Close::None
-        };
-        if let Some(l) = self.lower() {
-            l.unregister_producer();
-        }
-        if closing {
-            self.core.schedule_flush();
-        }
-    }
-
-    fn set_write_watermarks(&self, high: usize, low: usize) {
-        self.core.st.borrow_mut().high_water = high;
-        if let Some(l) = self.lower() {
-            l.set_write_watermarks(high, low);
-        }
-    }
-
-    fn write_buffer_len(&self) -> usize {
-        let pending = self.core.st.borrow().pending.len();
-        pending + self.lower().map(|l| l.write_buffer_len()).unwrap_or(0)
-    }
-
-    fn is_disconnecting(&self) -> bool {
-        let st = self.core.st.borrow();
-        !st.dead && st.close == Close::Full
-    }
-
-    fn is_connected(&self) -> bool {
-        !self.core.st.borrow().dead && self.lower().is_some_and(|l| l.is_connected())
-    }
-
-    fn set_tcp_no_delay(&self, on: bool) -> io::Result<()> {
-        self.lower()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?
-            .set_tcp_no_delay(on)
-    }
-
-    fn set_tcp_keep_alive(&self, on: bool) -> io::Result<()> {
-        self.lower()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?
-            .set_tcp_keep_alive(on)
-    }
-
-    fn reactor(&self) -> Option<Reactor> {
-        self.lower().and_then(|l| l.reactor())
-    }
-}
-
-impl fmt::Debug for TlsTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.core.st.borrow();
-        f.debug_struct("TlsTransport")
-            .field("handshaking", &st.handshaking)
-            .field("pending", &st.pending.len())
-            .field("dead", &st.dead)
-            .finish()
     }
 }

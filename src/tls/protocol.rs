@@ -10,7 +10,8 @@ use std::rc::Rc;
 
 use super::config::{TlsClientConfig, TlsConfig, TlsServerConfig};
 use super::error::{TlsError, TlsErrorKind};
-use super::layer::{Core, TlsTransport};
+use super::layer::Core;
+use super::transport::TlsTransport;
 use crate::defer::Failure;
 use crate::protocol::{Address, ClientFactory, ConnectionLost, Factory, Protocol};
 use crate::tcp::Connector;

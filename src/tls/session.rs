@@ -19,7 +19,8 @@
 //! No other file names a rustls type, so porting to rustls 0.24's caller-owned buffers is a
 //! one-file change.
 //!
-//! Tests: `tests/tls_memory.rs` (through the wrapper), `tests/tls_errors.rs`.
+//! Tests: `tests/tls_memory.rs` (through the wrapper), `tests/tls_tcp.rs` and
+//! `tests/tls_openssl.rs` (the error kinds), `tests/tls_endpoints.rs` (configurations).
 
 use std::io::{self, BufRead, Write};
 use std::path::Path;
