@@ -54,6 +54,10 @@ fn echo_through_the_pump() {
     c.pump.flush();
     assert!(client_seen.borrow().lost.as_ref().unwrap().is_clean());
     assert!(server_seen.borrow().lost.as_ref().unwrap().is_clean());
+    // A closed transport still tells its addresses (those of the transport underneath).
+    assert_eq!(t.get_peer(), c.client.handle().get_peer());
+    assert_eq!(t.get_host(), c.client.handle().get_host());
+    assert!(!t.is_connected());
 }
 
 /// The DER of the first certificate of a PEM file.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TLS benchmark (issue 7): torsion's tls_echo example against a tokio + tokio-rustls echo
-# server (tokio_tls_echo --nodelay), same rustls (ring provider), same certificate (EC
+# server (tokio_tls_echo --nodelay; also without it, tokio's default), same rustls (ring provider), same certificate (EC
 # P-256, from scripts/tls-certs.sh), same client: tls_loadgen (TLS 1.3, so both servers
 # negotiate TLS13_AES_256_GCM_SHA384 with X25519).
 #
@@ -68,6 +68,7 @@ start_server() {
         torsion) taskset -c 0 "$ROOT/target/release/examples/tls_echo" \
             "ssl:0:interface=127.0.0.1:privateKey=$CERTS/server.key:certKey=$CERTS/server.pem" 2>"$logf" & ;;
         tokio) taskset -c 0 "$BIN/tokio_tls_echo" 0 "$CERTS/server.pem" "$CERTS/server.key" 127.0.0.1 --nodelay 2>"$logf" & ;;
+        tokio_nagle) taskset -c 0 "$BIN/tokio_tls_echo" 0 "$CERTS/server.pem" "$CERTS/server.key" 127.0.0.1 2>"$logf" & ;;
     esac
     local pid=$! port=""
     PIDS+=("$pid"); PID[$name]=$pid
@@ -104,12 +105,13 @@ run_one() {   # run_one SERVER MODE CONNS SIZE LABEL -> JSON line
 } > "$OUT/env.txt"
 cat "$OUT/env.txt" >&2
 
-for s in torsion tokio; do start_server "$s"; done
+SERVERS=(torsion tokio tokio_nagle)
+for s in "${SERVERS[@]}"; do start_server "$s"; done
 WORKLOADS=("echo 50 64" "echo 50 16384" "handshake 20 1")
 for r in $(seq "$RUNS"); do
     for w in "${WORKLOADS[@]}"; do
         set -- $w
-        for s in torsion tokio; do
+        for s in "${SERVERS[@]}"; do
             label="$s/$1/$2/$3/run$r"
             log "$label"
             run_one "$s" "$1" "$2" "$3" "$label" >> "$RESULTS"
@@ -132,17 +134,17 @@ def cpu_us(r):
 names = {"echo/50/64": "echo, 64 B messages, 50 connections (msgs/s)",
          "echo/50/16384": "echo, 16 KiB messages, 50 connections (msgs/s)",
          "handshake/20/1": "full TLS 1.3 handshakes/s, 20 concurrent"}
-print("| workload | torsion | tokio + tokio-rustls | ratio | server CPU per op, torsion / tokio |")
-print("|---|---|---|---|---|")
+print("| workload | torsion | tokio-rustls, TCP_NODELAY | ratio | server CPU per op, torsion / tokio | tokio-rustls, Nagle on (default) | ratio |")
+print("|---|---|---|---|---|---|---|")
 for wl, name in names.items():
-    t, k = med("torsion", wl, rate), med("tokio", wl, rate)
+    t, k, n = (med(s, wl, rate) for s in ("torsion", "tokio", "tokio_nagle"))
     ct, ck = med("torsion", wl, cpu_us), med("tokio", wl, cpu_us)
     extra = f" ({t * 16384 / 2**20:.0f} vs {k * 16384 / 2**20:.0f} MiB/s)" if wl.endswith("16384") else ""
-    print(f"| {name} | {t:,.0f} | {k:,.0f} | {t / k:.2f}x{extra} | {ct:.1f} µs / {ck:.1f} µs |")
+    print(f"| {name} | {t:,.0f} | {k:,.0f} | {t / k:.2f}x{extra} | {ct:.1f} µs / {ck:.1f} µs | {n:,.0f} | {t / n:.2f}x |")
 suites = {r["result"]["suite"] for r in rows}
 print()
 print("negotiated: " + ", ".join(sorted(suites)))
-print(f"runs per cell: {len(rows) // 6}; every rate in the table is the median of them")
+print(f"runs per cell: {len(rows) // 9}; every figure in the table is the median of them")
 PY
 cat "$OUT/table.md"
 log "results in $OUT"

@@ -22,18 +22,28 @@
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::rc::{Rc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::config::Common;
 use super::error::{TlsError, TlsErrorKind};
 use super::session::{Details, Plain, Session};
 use super::transport::Membrane;
 use crate::defer::{Deferred, Failure};
-use crate::protocol::{ConnectionLost, Protocol};
+use crate::protocol::{Address, ConnectionLost, Protocol};
 use crate::tcp::DEFAULT_HIGH_WATER;
 use crate::time::{DelayedCall, LocalFn, ReactorTime};
 use crate::transport::{Producer, Transport};
 use crate::Reactor;
+
+/// Handshake work one loop turn does before the next handshake message waits for the
+/// next turn (see [`Core::on_data`]).
+const HANDSHAKE_SLICE: Duration = Duration::from_micros(100);
+
+thread_local! {
+    /// The reactor turn of the last handshake step on this thread, and the time that
+    /// turn spent on handshakes.
+    static HANDSHAKE_TIME: Cell<(u64, Duration)> = const { Cell::new((u64::MAX, Duration::ZERO)) };
+}
 
 /// The most plaintext one TLS record carries.
 pub(super) const FULL_RECORD: usize = 16 * 1024;
@@ -127,6 +137,8 @@ pub(crate) struct Core {
     inner: RefCell<Option<Box<dyn Protocol>>>,
     /// The transport underneath (ciphertext).
     lower: RefCell<Option<Transport>>,
+    /// The (host, peer) addresses underneath, kept for after the close.
+    pub(super) addresses: RefCell<Option<(Address, Address)>>,
     /// The handle the user's protocol gets.
     upper: RefCell<Option<Transport>>,
     pub(super) sched: RefCell<Sched>,
@@ -173,6 +185,7 @@ impl Core {
             }),
             inner: RefCell::new(inner),
             lower: RefCell::new(None),
+            addresses: RefCell::new(None),
             upper: RefCell::new(None),
             sched: RefCell::new(Sched::None),
             in_callback: Cell::new(false),
@@ -212,6 +225,7 @@ impl Core {
             (None, None) => Sched::None,
         };
         *self.sched.borrow_mut() = sched;
+        *self.addresses.borrow_mut() = Some((lower.get_host(), lower.get_peer()));
         *self.lower.borrow_mut() = Some(lower);
         *self.upper.borrow_mut() = Some(upper);
         if let Some(delay) = self
@@ -269,8 +283,37 @@ impl Core {
     // ----- from the transport underneath -----
 
     /// Ciphertext arrived.
+    ///
+    /// Handshakes are spread over the loop's turns: once a turn has spent
+    /// [`HANDSHAKE_SLICE`] on handshake messages (a server's ClientHello costs a key
+    /// exchange and a signature, a few hundred microseconds), further handshake input
+    /// waits for the next turn. The flights computed so far then leave at this turn's
+    /// flush, instead of every connection's waiting for all the others' crypto.
     pub(crate) fn on_data(&self, data: &[u8]) {
+        let Some(turn) = self.handshake_turn() else {
+            return self.entry(|core| core.receive(data));
+        };
+        let (last, used) = HANDSHAKE_TIME.get();
+        if last == turn && used >= HANDSHAKE_SLICE {
+            self.st.borrow_mut().inbuf.extend_from_slice(data);
+            return self.schedule_delivery();
+        }
+        let start = Instant::now();
         self.entry(|core| core.receive(data));
+        let spent = start.elapsed();
+        let (last, used) = HANDSHAKE_TIME.get();
+        HANDSHAKE_TIME.set((turn, if last == turn { used + spent } else { spent }));
+    }
+
+    /// The reactor's turn, if this connection is handshaking on a reactor.
+    fn handshake_turn(&self) -> Option<u64> {
+        if !self.st.borrow().handshaking {
+            return None;
+        }
+        match &*self.sched.borrow() {
+            Sched::Reactor(r) => Some(r.stats().turns),
+            _ => None,
+        }
     }
 
     /// Feeds what was held back, then `data`; then handles a pending end of input.

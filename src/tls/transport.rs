@@ -182,15 +182,17 @@ impl TransportCore for TlsTransport {
     }
 
     fn get_peer(&self) -> Address {
-        self.lower()
-            .map(|l| l.get_peer())
-            .unwrap_or_else(|| Address::Memory("(closed)".into()))
+        match self.core.addresses.borrow().as_ref() {
+            Some((_, peer)) => peer.clone(),
+            None => Address::Memory("(not connected)".into()),
+        }
     }
 
     fn get_host(&self) -> Address {
-        self.lower()
-            .map(|l| l.get_host())
-            .unwrap_or_else(|| Address::Memory("(closed)".into()))
+        match self.core.addresses.borrow().as_ref() {
+            Some((host, _)) => host.clone(),
+            None => Address::Memory("(not connected)".into()),
+        }
     }
 
     fn pause_producing(&self) {
