@@ -15,35 +15,27 @@
 //! made elsewhere (a timer, another connection), from the reactor's before-poll phase. The
 //! user's protocol is called only from the TLS protocol's own callbacks, which the
 //! transport underneath makes from the top of the loop, or from calls scheduled on the
-//! reactor (or, for transports with no reactor, on the configured clock).
+//! reactor (or, for transports with no reactor, on the configured clock). This file has
+//! the state, the attachment, the writing side, failures and timeouts; the receiving side
+//! is in `input.rs`, the user's transport in `transport.rs`.
 //!
 //! Tests: `tests/tls_memory.rs`, `tests/tls_flow.rs`, `tests/tls_tcp.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::rc::{Rc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::Common;
 use super::error::{TlsError, TlsErrorKind};
-use super::session::{Details, Plain, Session};
+use super::session::{Details, Session};
 use super::transport::Membrane;
-use crate::defer::{Deferred, Failure};
-use crate::protocol::{Address, ConnectionLost, Protocol};
+use crate::defer::Deferred;
+use crate::protocol::{Address, Protocol};
 use crate::tcp::DEFAULT_HIGH_WATER;
 use crate::time::{DelayedCall, LocalFn, ReactorTime};
 use crate::transport::{Producer, Transport};
 use crate::Reactor;
-
-/// Handshake work one loop turn does before the next handshake message waits for the
-/// next turn (see [`Core::on_data`]).
-const HANDSHAKE_SLICE: Duration = Duration::from_micros(100);
-
-thread_local! {
-    /// The reactor turn of the last handshake step on this thread, and the time that
-    /// turn spent on handshakes.
-    static HANDSHAKE_TIME: Cell<(u64, Duration)> = const { Cell::new((u64::MAX, Duration::ZERO)) };
-}
 
 /// The most plaintext one TLS record carries.
 pub(super) const FULL_RECORD: usize = 16 * 1024;
@@ -131,24 +123,24 @@ pub(super) struct State {
 
 /// The shared state of one TLS connection.
 pub(crate) struct Core {
-    me: Weak<Core>,
+    pub(super) me: Weak<Core>,
     pub(super) st: RefCell<State>,
     /// The user's protocol (owned here so that calls scheduled on the reactor can reach it).
-    inner: RefCell<Option<Box<dyn Protocol>>>,
+    pub(super) inner: RefCell<Option<Box<dyn Protocol>>>,
     /// The transport underneath (ciphertext).
-    lower: RefCell<Option<Transport>>,
+    pub(super) lower: RefCell<Option<Transport>>,
     /// The (host, peer) addresses underneath, kept for after the close.
     pub(super) addresses: RefCell<Option<(Address, Address)>>,
     /// The handle the user's protocol gets.
-    upper: RefCell<Option<Transport>>,
+    pub(super) upper: RefCell<Option<Transport>>,
     pub(super) sched: RefCell<Sched>,
     /// A callback of the user's protocol (or of a handshake Deferred) is running: its
     /// writes are flushed when it returns.
-    in_callback: Cell<bool>,
+    pub(super) in_callback: Cell<bool>,
     /// Scratch for decrypted data (reused).
-    plain: RefCell<Vec<u8>>,
-    handshake_timeout: Option<Duration>,
-    time: Option<Rc<dyn ReactorTime>>,
+    pub(super) plain: RefCell<Vec<u8>>,
+    pub(super) handshake_timeout: Option<Duration>,
+    pub(super) time: Option<Rc<dyn ReactorTime>>,
 }
 
 impl Core {
@@ -195,7 +187,7 @@ impl Core {
         })
     }
 
-    fn this(&self) -> Rc<Core> {
+    pub(super) fn this(&self) -> Rc<Core> {
         self.me
             .upgrade()
             .expect("the TLS core is alive while its methods run")
@@ -249,7 +241,7 @@ impl Core {
 
     /// Runs one entry point from the top of the loop: user callbacks inside it may write
     /// freely, and everything they wrote is flushed once at the end.
-    fn entry(&self, f: impl FnOnce(&Core)) {
+    pub(super) fn entry(&self, f: impl FnOnce(&Core)) {
         let was = self.in_callback.replace(true);
         f(self);
         self.in_callback.set(was);
@@ -259,7 +251,7 @@ impl Core {
     }
 
     /// Calls the user's protocol with its handle; no borrow of the state is held.
-    fn call_inner(&self, f: impl FnOnce(&mut dyn Protocol, &Transport)) {
+    pub(super) fn call_inner(&self, f: impl FnOnce(&mut dyn Protocol, &Transport)) {
         let Some(upper) = self.upper.borrow().clone() else {
             return;
         };
@@ -272,7 +264,7 @@ impl Core {
         }
     }
 
-    fn inner_half_closeable(&self) -> bool {
+    pub(super) fn inner_half_closeable(&self) -> bool {
         self.inner
             .try_borrow()
             .ok()
@@ -280,269 +272,10 @@ impl Core {
             .unwrap_or(false)
     }
 
-    // ----- from the transport underneath -----
-
-    /// Ciphertext arrived.
-    ///
-    /// Handshakes are spread over the loop's turns: once a turn has spent
-    /// [`HANDSHAKE_SLICE`] on handshake messages (a server's ClientHello costs a key
-    /// exchange and a signature, a few hundred microseconds), further handshake input
-    /// waits for the next turn. The flights computed so far then leave at this turn's
-    /// flush, instead of every connection's waiting for all the others' crypto.
-    pub(crate) fn on_data(&self, data: &[u8]) {
-        let Some(turn) = self.handshake_turn() else {
-            return self.entry(|core| core.receive(data));
-        };
-        let (last, used) = HANDSHAKE_TIME.get();
-        if last == turn && used >= HANDSHAKE_SLICE {
-            self.st.borrow_mut().inbuf.extend_from_slice(data);
-            return self.schedule_delivery();
-        }
-        let start = Instant::now();
-        self.entry(|core| core.receive(data));
-        let spent = start.elapsed();
-        let (last, used) = HANDSHAKE_TIME.get();
-        HANDSHAKE_TIME.set((turn, if last == turn { used + spent } else { spent }));
-    }
-
-    /// The reactor's turn, if this connection is handshaking on a reactor.
-    fn handshake_turn(&self) -> Option<u64> {
-        if !self.st.borrow().handshaking {
-            return None;
-        }
-        match &*self.sched.borrow() {
-            Sched::Reactor(r) => Some(r.stats().turns),
-            _ => None,
-        }
-    }
-
-    /// Feeds what was held back, then `data`; then handles a pending end of input.
-    fn receive(&self, data: &[u8]) {
-        {
-            let core = self;
-            let held = !core.st.borrow().inbuf.is_empty();
-            if held {
-                // Keep the order: what was held back goes first.
-                let mut buf = std::mem::take(&mut core.st.borrow_mut().inbuf);
-                buf.extend_from_slice(data);
-                let used = core.consume(&buf);
-                buf.drain(..used);
-                core.st.borrow_mut().inbuf = buf;
-            } else {
-                let used = core.consume(data);
-                if used < data.len() {
-                    core.st.borrow_mut().inbuf.extend_from_slice(&data[used..]);
-                }
-            }
-        }
-        let eof_now = {
-            let st = self.st.borrow();
-            st.eof && !st.dead && !st.read_paused && st.inbuf.is_empty()
-        };
-        if eof_now {
-            self.finish_eof();
-        }
-    }
-
-    /// Feeds `data` and delivers the plaintext, until all is fed or reading stops (a
-    /// pause, an error, the peer's `close_notify`). Returns how much was fed.
-    fn consume(&self, data: &[u8]) -> usize {
-        let mut pos = 0;
-        let mut stalls = 0;
-        loop {
-            if !self.deliver() {
-                return if self.st.borrow().dead {
-                    data.len()
-                } else {
-                    pos
-                };
-            }
-            if pos == data.len() {
-                return pos;
-            }
-            let fed = self.st.borrow_mut().session.feed(&data[pos..]);
-            match fed {
-                Ok(0) if stalls > 2 => {
-                    self.fail(TlsError::new(
-                        TlsErrorKind::Protocol,
-                        "the TLS session takes no more input",
-                    ));
-                    return data.len();
-                }
-                Ok(0) => stalls += 1,
-                Ok(n) => {
-                    pos += n;
-                    stalls = 0;
-                }
-                Err(e) => {
-                    self.fail(e);
-                    return data.len();
-                }
-            }
-            self.check_handshake();
-        }
-    }
-
-    /// Hands the user's protocol the plaintext the session has. False if reading should
-    /// stop (paused, dead, or the peer closed).
-    fn deliver(&self) -> bool {
-        loop {
-            {
-                let st = self.st.borrow();
-                if st.dead || st.peer_closed {
-                    return false;
-                }
-                if st.read_paused {
-                    return false;
-                }
-            }
-            let mut plain = std::mem::take(&mut *self.plain.borrow_mut());
-            plain.clear();
-            let got = self.st.borrow_mut().session.read_plaintext(&mut plain);
-            match got {
-                Plain::Data(_) => self.call_inner(|p, t| p.data_received(t, &plain)),
-                Plain::Nothing => {
-                    *self.plain.borrow_mut() = plain;
-                    return true;
-                }
-                Plain::Closed => {
-                    self.on_close_notify();
-                    return false;
-                }
-                Plain::Truncated => {
-                    let handshaking = self.st.borrow().handshaking;
-                    self.fail(truncated(handshaking));
-                    return false;
-                }
-            }
-            *self.plain.borrow_mut() = plain;
-        }
-    }
-
-    /// The peer's `close_notify`: its end of input.
-    fn on_close_notify(&self) {
-        self.st.borrow_mut().peer_closed = true;
-        if self.inner_half_closeable() {
-            self.call_inner(|p, t| p.read_connection_lost(t));
-        } else {
-            self.request_close(Close::Full);
-        }
-    }
-
-    fn check_handshake(&self) {
-        let done = {
-            let mut st = self.st.borrow_mut();
-            if !st.handshaking || st.session.is_handshaking() {
-                return;
-            }
-            st.handshaking = false;
-            st.details = st.session.details();
-            if let Some(call) = st.timeout.take() {
-                let _ = call.cancel();
-            }
-            if let Some(m) = &st.membrane {
-                m.tls_paused.set(false);
-            }
-            (std::mem::take(&mut st.waiters), st.membrane.clone())
-        };
-        let (waiters, membrane) = done;
-        if let Some(m) = membrane {
-            m.sync();
-        }
-        for d in waiters {
-            let _ = d.callback(());
-        }
-    }
-
-    /// The transport underneath reached the end of its input.
-    pub(crate) fn on_eof(&self) {
-        self.st.borrow_mut().eof = true;
-        self.entry(|core| core.receive(&[]));
-    }
-
-    /// The end of input, once everything before it was fed: without the peer's
-    /// `close_notify` it is a truncation (or an interrupted handshake).
-    fn finish_eof(&self) {
-        if self.st.borrow().peer_closed {
-            return; // a clean end, handled when the close_notify arrived
-        }
-        self.st.borrow_mut().session.feed_eof();
-        self.check_handshake();
-        let _ = self.deliver();
-        let (handshaking, peer_closed, dead) = {
-            let st = self.st.borrow();
-            (st.handshaking, st.peer_closed, st.dead)
-        };
-        if !dead && !peer_closed {
-            // (`deliver` saw neither a close_notify nor the truncation: report it anyway.)
-            self.fail(truncated(handshaking));
-        }
-    }
-
-    /// Our write side underneath was shut down (after `lose_write_connection`).
-    pub(crate) fn on_write_shut(&self) {
-        if self.inner_half_closeable() {
-            self.entry(|core| core.call_inner(|p, t| p.write_connection_lost(t)));
-        }
-    }
-
-    /// The transport underneath closed: the user's protocol gets `connection_lost`.
-    pub(crate) fn on_lost(&self, reason: ConnectionLost) {
-        let (waiters, error, handshaking) = {
-            let mut st = self.st.borrow_mut();
-            st.dead = true;
-            if let Some(call) = st.timeout.take() {
-                let _ = call.cancel();
-            }
-            st.pending.clear();
-            st.inbuf.clear();
-            st.producer = None;
-            st.membrane = None;
-            (
-                std::mem::take(&mut st.waiters),
-                st.error.clone(),
-                st.handshaking,
-            )
-        };
-        let reason = match (error, &reason) {
-            (Some(e), _) => ConnectionLost::Lost(Failure::new(e)),
-            (None, ConnectionLost::Lost(f)) if handshaking => {
-                ConnectionLost::Lost(Failure::new(TlsError::new(
-                    TlsErrorKind::HandshakeInterrupted,
-                    format!(
-                        "the connection was lost during the handshake: {}",
-                        f.error()
-                    ),
-                )))
-            }
-            _ => reason,
-        };
-        if !waiters.is_empty() {
-            let failure = match &reason {
-                ConnectionLost::Lost(f) => f.clone(),
-                other => Failure::new(TlsError::new(
-                    TlsErrorKind::HandshakeInterrupted,
-                    format!("the connection closed during the handshake ({other})"),
-                )),
-            };
-            for d in waiters {
-                let _ = d.errback(failure.clone());
-            }
-        }
-        self.in_callback.set(true);
-        self.call_inner(|p, t| p.connection_lost(t, reason));
-        // Break the cycles (connection → protocol → core → transports).
-        let inner = self.inner.borrow_mut().take();
-        drop(inner);
-        let lower = self.lower.borrow_mut().take();
-        let upper = self.upper.borrow_mut().take();
-        drop((lower, upper));
-    }
-
     // ----- failures and timeouts -----
 
     /// A TLS failure: send the alert rustls queued, close underneath, remember why.
-    fn fail(&self, error: TlsError) {
+    pub(super) fn fail(&self, error: TlsError) {
         let lower = self.lower();
         {
             let mut st = self.st.borrow_mut();
@@ -677,21 +410,6 @@ impl Core {
             // No scheduler (a bare in-memory transport): the next read delivers it.
             self.st.borrow_mut().resume_scheduled = false;
         }
-    }
-}
-
-/// The failure for an end of input without `close_notify`.
-fn truncated(handshaking: bool) -> TlsError {
-    if handshaking {
-        TlsError::new(
-            TlsErrorKind::HandshakeInterrupted,
-            "the peer closed the connection during the handshake",
-        )
-    } else {
-        TlsError::new(
-            TlsErrorKind::UnexpectedEof,
-            "the peer closed the connection without close_notify",
-        )
     }
 }
 

@@ -181,6 +181,7 @@
 mod config;
 mod endpoints;
 mod error;
+mod input;
 mod layer;
 mod protocol;
 mod session;
