@@ -59,6 +59,8 @@ pub mod task;
 pub mod tcp;
 pub mod testing;
 pub mod time;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod transport;
 
 pub use defer::{Deferred, Failure};

@@ -182,11 +182,21 @@ fn implied_escape() {
     );
 }
 
+/// The list of known types in a message: `ssl` and `tls` too with the `tls` feature.
+fn known(message: &str) -> String {
+    let types = if cfg!(feature = "tls") {
+        "(expected tcp, tcp6, unix, ssl, tls)"
+    } else {
+        "(expected tcp, tcp6, unix)"
+    };
+    message.replace("(expected tcp, tcp6, unix)", types)
+}
+
 #[test]
 fn unknown_type() {
     assert_eq!(
         server_err("bogus-type:nothing"),
-        r#"unknown endpoint type "bogus-type" (expected tcp, tcp6, unix)"#
+        known(r#"unknown endpoint type "bogus-type" (expected tcp, tcp6, unix)"#)
     );
 }
 
@@ -212,7 +222,7 @@ fn server_unix() {
 fn server_unknown_type() {
     assert_eq!(
         server_err("ftl:andromeda/carcosa/hali/2387"),
-        r#"unknown endpoint type "ftl" (expected tcp, tcp6, unix)"#
+        known(r#"unknown endpoint type "ftl" (expected tcp, tcp6, unix)"#)
     );
 }
 
@@ -320,7 +330,7 @@ fn client_unix_path_positional_arg() {
 fn client_unknown_type() {
     assert_eq!(
         client_err("ftl:andromeda/carcosa/hali/2387"),
-        r#"unknown endpoint type "ftl" (expected tcp, tcp6, unix)"#
+        known(r#"unknown endpoint type "ftl" (expected tcp, tcp6, unix)"#)
     );
 }
 
@@ -398,11 +408,14 @@ fn errors_name_the_bad_part() {
         ),
         (
             "ssl:443",
-            "ssl: TLS endpoints are not available yet (no TLS support is built in)",
+            "ssl: TLS endpoints are not available (torsion was built without its `tls` feature)",
         ),
     ];
-    for (s, message) in cases {
-        assert_eq!(&server_err(s), message, "server_from_string({s:?})");
+    // (With the `tls` feature, `ssl:` and `tls:` parse: tests/tls_endpoints.rs.)
+    let tls_off =
+        |s: &str| cfg!(not(feature = "tls")) || !(s.starts_with("ssl") || s.starts_with("tls"));
+    for (s, message) in cases.iter().filter(|(s, _)| tls_off(s)) {
+        assert_eq!(server_err(s), known(message), "server_from_string({s:?})");
     }
     let cases: &[(&str, &str)] = &[
         ("tcp:example.com", "tcp: missing port"),
@@ -431,16 +444,17 @@ fn errors_name_the_bad_part() {
         ("unix", "unix: missing path"),
         (
             "tls:example.com:443",
-            "tls: TLS endpoints are not available yet (no TLS support is built in)",
+            "tls: TLS endpoints are not available (torsion was built without its `tls` feature)",
         ),
     ];
-    for (s, message) in cases {
+    for (s, message) in cases.iter().filter(|(s, _)| tls_off(s)) {
         assert_eq!(&client_err(s), message, "client_from_string({s:?})");
     }
 }
 
 #[test]
 fn error_variants() {
+    #[cfg(not(feature = "tls"))]
     assert!(matches!(
         server_from_string(&NoReactor, "ssl:443").unwrap_err(),
         EndpointError::TlsUnavailable { .. }
@@ -452,7 +466,12 @@ fn error_variants() {
     match server_from_string(&NoReactor, "tpc:80").unwrap_err() {
         EndpointError::UnknownType { prefix, expected } => {
             assert_eq!(prefix, "tpc");
-            assert_eq!(expected, ["tcp", "tcp6", "unix"]);
+            let tls: &[&str] = if cfg!(feature = "tls") {
+                &["ssl", "tls"]
+            } else {
+                &[]
+            };
+            assert_eq!(expected, [&["tcp", "tcp6", "unix"][..], tls].concat());
         }
         other => panic!("{other:?}"),
     }
@@ -477,7 +496,12 @@ fn registry_extends_and_replaces() {
         .client_from_string(&NoReactor, "SSL:h:443")
         .unwrap();
     assert_eq!(e.downcast_ref::<TcpClientEndpoint>().unwrap().port(), 443);
-    assert_eq!(registry.client_prefixes(), ["tcp", "tcp6", "unix", "ssl"]);
+    let before: &[&str] = if cfg!(feature = "tls") {
+        &["tcp", "tcp6", "unix", "tls"]
+    } else {
+        &["tcp", "tcp6", "unix"]
+    };
+    assert_eq!(registry.client_prefixes(), [before, &["ssl"]].concat());
 
     let empty = Registry::new();
     assert_eq!(

@@ -48,10 +48,17 @@ pub enum EndpointError {
         /// The prefixes that are known.
         expected: Vec<String>,
     },
-    /// `ssl:` or `tls:`: TLS endpoints arrive with the TLS module.
+    /// `ssl:` or `tls:` in a build without the `tls` feature.
     TlsUnavailable {
         /// The prefix as written.
         prefix: String,
+    },
+    /// A TLS endpoint's certificate, key or trust roots could not be loaded.
+    TlsConfig {
+        /// The prefix as written.
+        prefix: String,
+        /// What went wrong (names the file).
+        message: String,
     },
     /// A required parameter is missing.
     MissingParameter {
@@ -119,8 +126,9 @@ impl fmt::Display for EndpointError {
             ),
             EndpointError::TlsUnavailable { prefix } => write!(
                 f,
-                "{prefix}: TLS endpoints are not available yet (no TLS support is built in)"
+                "{prefix}: TLS endpoints are not available (torsion was built without its `tls` feature)"
             ),
+            EndpointError::TlsConfig { prefix, message } => write!(f, "{prefix}: {message}"),
             EndpointError::MissingParameter { prefix, name } => {
                 write!(f, "{prefix}: missing {name}")
             }

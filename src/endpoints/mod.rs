@@ -72,8 +72,9 @@
 //! | `tcp`, `tcp6` | host, port | `host`, `port` (required), `timeout` (30 seconds; fractions allowed), `bindAddress` (an IP; the local port is left to the OS) | [`TcpClientEndpoint`] |
 //! | `unix` | path | `path` (required), `timeout` (30), `lockfile` / `checkPID` (recorded, not implemented) | [`UnixClientEndpoint`] |
 //!
-//! `ssl:` and `tls:` give [`EndpointError::TlsUnavailable`] until the TLS module
-//! registers them in [`Registry::standard`]. Other types can be added to a [`Registry`].
+//! `ssl:` and `tls:` (servers and clients) come with the `tls` feature (on by default):
+//! see `torsion::tls` for their parameters. Without it they give
+//! [`EndpointError::TlsUnavailable`]. Other types can be added to a [`Registry`].
 //! `tcp6` clients resolve a host name as `tcp` ones do (first address of either family):
 //! the connector has no family hint yet.
 //!
@@ -108,8 +109,8 @@
 //! | `_WrappingFactory`, `_WrappingProtocol` | internal (`wrapping.rs`) |
 //! | `CannotListenError`, `ConnectingCancelledError`, `NoProtocol` | [`CannotListen`], [`ConnectingCancelled`], [`NoProtocol`] |
 //!
-//! Not here yet: `SSL4ServerEndpoint`, `SSL4ClientEndpoint`, `wrapClientTLS` (with TLS),
-//! `HostnameEndpoint`, `AdoptedStreamServerEndpoint`, `StandardIOEndpoint`,
+//! TLS (`SSL4ServerEndpoint`, `SSL4ClientEndpoint`, `wrapClientTLS`) is in `torsion::tls`.
+//! Not here yet: `HostnameEndpoint`, `AdoptedStreamServerEndpoint`, `StandardIOEndpoint`,
 //! `ProcessEndpoint`, the `systemd:` and `haproxy:` prefixes.
 //!
 //! Tests: unit tests in `error.rs` and `registry.rs`; `tests/endpoints_grammar.rs`,

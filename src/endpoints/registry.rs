@@ -26,7 +26,7 @@ pub type ServerParser =
 pub type ClientParser =
     Rc<dyn Fn(Rc<dyn ReactorTcp>, &Description) -> Result<ClientEndpoint, EndpointError>>;
 
-/// Prefixes kept for the TLS module: until it registers them, they give
+/// Prefixes of the TLS module: in a build without it, they give
 /// [`EndpointError::TlsUnavailable`] rather than "unknown endpoint type".
 const TLS_PREFIXES: [&str; 2] = ["ssl", "tls"];
 
@@ -68,8 +68,8 @@ impl Registry {
         Registry::default()
     }
 
-    /// The built-in types: `tcp`, `tcp6` and `unix`, for servers and clients. (The TLS
-    /// module will add `ssl` and `tls` here.)
+    /// The built-in types: `tcp`, `tcp6` and `unix`, for servers and clients, and with
+    /// the `tls` feature `ssl` and `tls` (see `torsion::tls`).
     pub fn standard() -> Registry {
         let mut r = Registry::new();
         r.add_server("tcp", |reactor, d| parse_tcp_server(reactor, d, false));
@@ -78,6 +78,8 @@ impl Registry {
         r.add_client("tcp", parse_tcp_client);
         r.add_client("tcp6", parse_tcp_client);
         r.add_client("unix", parse_unix_client);
+        #[cfg(feature = "tls")]
+        crate::tls::register_endpoints(&mut r);
         r
     }
 

@@ -5,7 +5,13 @@
 //! [`WriteQueue`] and asks for a flush just before the loop next polls, so all writes of a
 //! turn leave in one `sendmsg`; if the kernel takes less, the rest waits for writability.
 //!
-//! Tests: `tests/tcp_*.rs`.
+//! STARTTLS: [`TransportCore::start_tls`] installs a TLS layer (see `layer.rs`); from then
+//! on the connection's own handle forwards writes, closes and flow control to it, and the
+//! layer writes ciphertext through a bypass, so a protocol's `Transport` stays the same.
+//!
+//! Tests: `tests/tcp_*.rs`, `tests/tls_starttls.rs`.
+
+mod layer;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -20,7 +26,7 @@ use crate::buffer::WriteQueue;
 use crate::defer::Failure;
 use crate::protocol::{Address, ConnectionLost, Protocol};
 use crate::reactor::{IoHandler, Reactor, SourceKey};
-use crate::transport::{Producer, ProducerError, Transport, TransportCore};
+use crate::transport::{Producer, ProducerError, TlsStarter, Transport, TransportCore};
 
 use super::connector::ConnectorInner;
 
@@ -86,6 +92,8 @@ pub(crate) struct Connection {
     peer: Address,
     is_tcp: bool,
     client: Option<Rc<ConnectorInner>>,
+    /// The TLS layer `start_tls` installed, if any.
+    tls: layer::Slot,
 }
 
 impl Connection {
@@ -125,6 +133,7 @@ impl Connection {
             peer,
             is_tcp,
             client,
+            tls: layer::Slot::default(),
         });
         let handler: Rc<dyn IoHandler> = conn.clone();
         let key = reactor.add_source(&fd, Interest::READABLE, handler)?;
@@ -146,6 +155,7 @@ impl Connection {
 
     /// Calls into the protocol with the transport, containing a panic to this connection.
     fn call_protocol(&self, f: impl FnOnce(&mut dyn Protocol, &Transport)) {
+        self.tls.wrap_protocol(&self.protocol);
         let transport = self.transport();
         let Ok(mut slot) = self.protocol.try_borrow_mut() else {
             // Not reachable by design (protocols are only called from the top of the loop);
@@ -426,6 +436,7 @@ impl Connection {
             producer.stop_producing();
         }
         let transport = self.transport();
+        self.tls.wrap_protocol(&self.protocol);
         let protocol = self.protocol.borrow_mut().take();
         if let Some(mut protocol) = protocol {
             let lost = reason.clone();
@@ -465,6 +476,9 @@ impl IoHandler for Connection {
 
 impl TransportCore for Connection {
     fn write(&self, data: &[u8]) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.write(data);
+        }
         if data.is_empty() {
             return;
         }
@@ -483,12 +497,18 @@ impl TransportCore for Connection {
     }
 
     fn write_sequence(&self, data: &[&[u8]]) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.write_sequence(data);
+        }
         for d in data {
             self.write(d);
         }
     }
 
     fn lose_connection(&self) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.lose_connection();
+        }
         self.begin_close(ConnectionLost::Done);
     }
 
@@ -503,6 +523,9 @@ impl TransportCore for Connection {
     }
 
     fn lose_write_connection(&self) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.lose_write_connection();
+        }
         {
             let mut st = self.st.borrow_mut();
             if st.phase != Phase::Open || st.write_side != WriteSide::Open {
@@ -522,11 +545,17 @@ impl TransportCore for Connection {
     }
 
     fn pause_producing(&self) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.pause_producing();
+        }
         self.st.borrow_mut().read_paused = true;
         self.update_interest();
     }
 
     fn resume_producing(&self) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.resume_producing();
+        }
         let was_paused = std::mem::replace(&mut self.st.borrow_mut().read_paused, false);
         self.update_interest();
         if was_paused {
@@ -538,6 +567,9 @@ impl TransportCore for Connection {
     }
 
     fn register_producer(&self, producer: Producer) -> Result<(), ProducerError> {
+        if let Some(tls) = self.tls.upper() {
+            return tls.register_producer(producer);
+        }
         let mut st = self.st.borrow_mut();
         if st.phase == Phase::Closed {
             return Err(ProducerError::Closed);
@@ -558,6 +590,9 @@ impl TransportCore for Connection {
     }
 
     fn unregister_producer(&self) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.unregister_producer();
+        }
         let closing = {
             let mut st = self.st.borrow_mut();
             st.producer = None;
@@ -571,16 +606,25 @@ impl TransportCore for Connection {
     }
 
     fn set_write_watermarks(&self, high: usize, low: usize) {
+        if let Some(tls) = self.tls.upper() {
+            return tls.set_write_watermarks(high, low);
+        }
         let mut st = self.st.borrow_mut();
         st.high_water = high;
         st.low_water = low.min(high);
     }
 
     fn write_buffer_len(&self) -> usize {
+        if let Some(tls) = self.tls.upper() {
+            return tls.write_buffer_len();
+        }
         self.st.borrow().queue.len()
     }
 
     fn is_disconnecting(&self) -> bool {
+        if let Some(tls) = self.tls.upper() {
+            return tls.is_disconnecting();
+        }
         self.st.borrow().phase == Phase::Closing
     }
 
@@ -606,6 +650,17 @@ impl TransportCore for Connection {
 
     fn reactor(&self) -> Option<Reactor> {
         Some(self.reactor.clone())
+    }
+
+    fn start_tls(&self, starter: Box<dyn TlsStarter>) -> io::Result<()> {
+        if self.st.borrow().phase == Phase::Closed {
+            return Err(io::ErrorKind::NotConnected.into());
+        }
+        self.tls.start(self.this(), starter, &self.protocol)
+    }
+
+    fn started_tls(&self) -> Option<Rc<dyn TransportCore>> {
+        self.tls.core()
     }
 }
 

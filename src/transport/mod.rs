@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 use std::io;
 use std::rc::Rc;
 
-use crate::protocol::Address;
+use crate::protocol::{Address, Protocol};
 use crate::Reactor;
 
 pub use producer::{Producer, ProducerError, PullProducer, PushProducer};
@@ -103,6 +103,55 @@ pub trait TransportCore: Any {
     /// The reactor driving this transport, if a real one does.
     fn reactor(&self) -> Option<Reactor> {
         None
+    }
+
+    /// Starts TLS on this established connection (Twisted's `ITLSTransport.startTLS`):
+    /// calls `starter.install` once, then forwards this transport's writes, closes and
+    /// flow control to the TLS transport it returns, and wraps the protocol. The
+    /// [`Transport`] handle stays the same. Use `torsion::tls::start_tls`, which makes
+    /// the starter.
+    ///
+    /// # Errors
+    ///
+    /// `Unsupported` (the default: TCP connections support it), `AlreadyExists` if TLS
+    /// was started already, `NotConnected` once closed.
+    fn start_tls(&self, starter: Box<dyn TlsStarter>) -> io::Result<()> {
+        let _ = starter;
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// The TLS transport [`start_tls`](TransportCore::start_tls) installed, if any.
+    fn started_tls(&self) -> Option<Rc<dyn TransportCore>> {
+        None
+    }
+}
+
+/// What [`TransportCore::start_tls`] installs: made by `torsion::tls::start_tls`, so that a
+/// transport can support STARTTLS without depending on the TLS module.
+pub trait TlsStarter {
+    /// Called once by the transport. `raw` writes to the connection underneath TLS,
+    /// bypassing it; `handle` is the transport's own handle (the one its protocol holds),
+    /// which the TLS layer hands to the protocol from now on. Returns the TLS transport,
+    /// to which the connection then forwards its handle's calls, and the function that
+    /// wraps the connection's protocol, which the transport calls once, when the protocol
+    /// is not running.
+    fn install(self: Box<Self>, raw: Transport, handle: Transport) -> InstalledTls;
+}
+
+/// What a [`TlsStarter`] gives back to the transport.
+pub struct InstalledTls {
+    /// The TLS transport: the connection forwards its handle's calls here.
+    pub core: Rc<dyn TransportCore>,
+    /// Wraps the connection's protocol in the TLS protocol.
+    pub wrap: ProtocolWrap,
+}
+
+/// A function that wraps a protocol in another (the TLS protocol, for `start_tls`).
+pub type ProtocolWrap = Box<dyn FnOnce(Box<dyn Protocol>) -> Box<dyn Protocol>>;
+
+impl fmt::Debug for InstalledTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InstalledTls")
     }
 }
 
@@ -228,6 +277,20 @@ impl Transport {
     /// See [`TransportCore::reactor`].
     pub fn reactor(&self) -> Option<Reactor> {
         self.core.reactor()
+    }
+
+    /// See [`TransportCore::start_tls`] (`torsion::tls::start_tls` is the convenient form).
+    ///
+    /// # Errors
+    ///
+    /// As there.
+    pub fn start_tls(&self, starter: Box<dyn TlsStarter>) -> io::Result<()> {
+        self.core.start_tls(starter)
+    }
+
+    /// See [`TransportCore::started_tls`].
+    pub fn started_tls(&self) -> Option<Rc<dyn TransportCore>> {
+        self.core.started_tls()
     }
 
     fn addr(&self) -> *const u8 {
