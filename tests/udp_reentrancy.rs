@@ -50,12 +50,15 @@ fn stop_listening_inside_a_batch() {
         let f = fired.clone();
         let (rec, log) = Recorder::with(move |port, _, _| {
             let d = port.stop_listening();
-            assert!(!d.called(), "stop_protocol waits for this callback to return");
+            assert!(
+                !d.called(),
+                "stop_protocol waits for this callback to return"
+            );
             let f = f.clone();
-            let _ = d.add_callback(move |()| {
+            drop(d.add_callback(move |()| {
                 f.set(true);
                 Ok(())
-            });
+            }));
             assert!(port.write(b"late", port.get_host()).is_err());
         });
         let port = reactor.listen_udp(0, rec, "127.0.0.1", 64).unwrap();
@@ -95,7 +98,7 @@ fn stopping_the_reactor_from_a_callback() {
 struct StopAtOnce(Rc<Cell<u32>>);
 impl DatagramProtocol for StopAtOnce {
     fn start_protocol(&mut self, port: &UdpPort) {
-        let _ = port.stop_listening();
+        drop(port.stop_listening());
     }
     fn stop_protocol(&mut self, _: &UdpPort) {
         self.0.set(self.0.get() + 1);

@@ -20,10 +20,13 @@ pub(crate) struct Log {
     pub(crate) refused: usize,
 }
 
+/// A hook run on each datagram.
+pub(crate) type OnDatagram = dyn FnMut(&UdpPort, &[u8], SocketAddr);
+
 /// Records every callback; `on_datagram` runs after recording a datagram.
 pub(crate) struct Recorder {
     pub(crate) log: Rc<RefCell<Log>>,
-    pub(crate) on_datagram: Box<dyn FnMut(&UdpPort, &[u8], SocketAddr)>,
+    pub(crate) on_datagram: Box<OnDatagram>,
 }
 
 impl Recorder {
