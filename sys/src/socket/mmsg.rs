@@ -33,7 +33,8 @@ pub struct Received {
 /// (`recvmmsg` / `sendmmsg`); false where they loop over single-datagram calls.
 pub const NATIVE_BATCHING: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
-/// Receives several datagrams in one system call (see the [module docs](self)).
+/// Receives several datagrams in one `recvmmsg(2)` (Linux, Android; elsewhere a `recvmsg`
+/// loop with the same interface). The kernel headers are allocated once, by `new`.
 pub struct RecvBatch {
     results: Vec<Received>,
     capacity: usize,
@@ -138,7 +139,8 @@ impl fmt::Debug for RecvBatch {
     }
 }
 
-/// Sends several datagrams in one system call (see the [module docs](self)).
+/// Sends several datagrams in one `sendmmsg(2)` (Linux, Android; elsewhere a `sendto`
+/// loop with the same interface). The kernel headers are allocated once, by `new`.
 pub struct SendBatch {
     capacity: usize,
     #[cfg(any(target_os = "linux", target_os = "android"))]
