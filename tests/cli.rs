@@ -1,0 +1,227 @@
+//! The `torsion` command as a child process: help, argument errors, the echo server
+//! serving a real connection and stopping gracefully on SIGTERM (queued data still
+//! delivered), the port-in-use message, portforward moving bytes both ways, the chat room,
+//! and the web stub. Loopback only; every wait is bounded; children are killed by pid.
+
+mod cli_support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use cli_support::{run, text, Served, WAIT};
+
+fn connect(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.set_write_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+#[test]
+fn help_for_the_command_and_each_subcommand() {
+    let out = run(&["--help"]);
+    assert!(out.status.success());
+    let top = text(&out.stdout);
+    for cmd in ["web", "echo", "chat", "portforward", "bench"] {
+        assert!(top.contains(cmd), "top-level help lists {cmd}: {top}");
+    }
+    for cmd in ["web", "echo", "chat", "portforward", "bench"] {
+        let out = run(&[cmd, "--help"]);
+        assert!(out.status.success(), "{cmd} --help");
+        let help = text(&out.stdout);
+        assert!(help.contains(&format!("usage: torsion {cmd}")), "{help}");
+    }
+    assert!(text(&run(&["bench", "echo", "--help"]).stdout).contains("--pipeline"));
+}
+
+#[test]
+fn argument_errors_exit_2_and_say_what_to_do() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["frobnicate"], "unknown command \"frobnicate\""),
+        (&["echo", "--bogus"], "unknown option --bogus"),
+        (&["echo", "--listen"], "--listen needs a value"),
+        (&["echo", "--log-level", "loud"], "is not a level"),
+        (&["portforward", "--listen", "tcp:0"], "--dest is required"),
+        (
+            &["bench", "echo", "-c", "2"],
+            "--connect ENDPOINT is required",
+        ),
+        (
+            &[
+                "bench",
+                "echo",
+                "--connect",
+                "tcp:127.0.0.1:1",
+                "-d",
+                "soon",
+            ],
+            "not a duration",
+        ),
+    ];
+    for (args, wanted) in cases {
+        let out = run(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(wanted), "{args:?}: {err}");
+    }
+    // A bad endpoint description names the part and gives examples.
+    let out = run(&["echo", "--listen", "tpc:80"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown endpoint type \"tpc\"") && err.contains("tcp:8000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn echo_serves_and_stops_on_sigterm_delivering_queued_data() {
+    let server = Served::start(&[
+        "echo",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--log-level",
+        "info",
+    ]);
+    let mut a = connect(server.port);
+    a.write_all(b"hello torsion").unwrap();
+    let mut buf = [0u8; 13];
+    a.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"hello torsion");
+
+    // 4 MiB sent and not read yet: most of the echo sits in the server's write queue
+    // when SIGTERM comes, and must still arrive, followed by an orderly close.
+    let data: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let writer = {
+        let (mut w, data) = (a.try_clone().unwrap(), data.clone());
+        thread::spawn(move || w.write_all(&data).unwrap())
+    };
+    writer.join().unwrap();
+    thread::sleep(Duration::from_millis(300));
+    server.terminate();
+    let mut back = Vec::new();
+    a.read_to_end(&mut back)
+        .expect("an orderly close after the data");
+    assert_eq!(back.len(), data.len());
+    assert!(back == data, "echoed bytes differ");
+
+    let (status, err) = server.wait();
+    assert!(status.success(), "graceful stop exits 0: {status:?} {err}");
+    assert!(err.contains("received signal 15"), "{err}");
+    assert!(err.contains("closing 1 connection(s)"), "{err}");
+    // Stopped listening: nothing accepts on the port any more.
+    let port_closed = TcpStream::connect(("127.0.0.1", server_port_after(&err))).is_err();
+    assert!(port_closed);
+}
+
+/// The port from the server's log line (the Served value is gone by then).
+fn server_port_after(log: &str) -> u16 {
+    let line = log.lines().find(|l| l.contains("listening on")).unwrap();
+    line.rsplit(':').next().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn a_port_in_use_names_the_port_and_suggests_another() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let listen = format!("tcp:{port}:interface=127.0.0.1");
+    let out = run(&["echo", "--listen", &listen]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("port {port} is in use")), "{err}");
+    let other = format!("--listen tcp:{}:interface=127.0.0.1", port + 1);
+    assert!(err.contains(&other), "{err}");
+    assert!(err.contains("tcp:0"), "{err}");
+}
+
+#[test]
+fn portforward_moves_bytes_both_ways() {
+    // The destination: reads 1 MiB, answers with 2 MiB of its own, then closes.
+    let dest = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dest_port = dest.local_addr().unwrap().port();
+    let upload: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 253) as u8).collect();
+    let download: Vec<u8> = (0..2 << 20).map(|i: u32| (i % 241) as u8 ^ 0x5a).collect();
+    let remote = {
+        let (upload, download) = (upload.clone(), download.clone());
+        thread::spawn(move || {
+            let (mut s, _) = dest.accept().unwrap();
+            s.set_read_timeout(Some(WAIT)).unwrap();
+            let mut got = vec![0u8; upload.len()];
+            s.read_exact(&mut got).unwrap();
+            assert!(got == upload, "the destination got other bytes");
+            s.write_all(&download).unwrap();
+        })
+    };
+    let dest_arg = format!("tcp:127.0.0.1:{dest_port}");
+    let server = Served::start(&[
+        "portforward",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--dest",
+        &dest_arg,
+    ]);
+    let mut c = connect(server.port);
+    c.write_all(&upload).unwrap();
+    let mut back = Vec::new();
+    c.read_to_end(&mut back).unwrap();
+    assert_eq!(back.len(), download.len());
+    assert!(back == download, "the client got other bytes");
+    remote.join().unwrap();
+
+    drop(c);
+    server.terminate();
+    let (status, _) = server.wait();
+    assert!(status.success());
+}
+
+#[test]
+fn portforward_to_nowhere_closes_the_client() {
+    let gone = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dest_arg = format!("tcp:127.0.0.1:{}", gone.local_addr().unwrap().port());
+    drop(gone);
+    let server = Served::start(&[
+        "portforward",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--dest",
+        &dest_arg,
+    ]);
+    let mut c = connect(server.port);
+    let mut buf = Vec::new();
+    assert_eq!(c.read_to_end(&mut buf).unwrap(), 0);
+    server.terminate();
+    let (status, err) = server.wait();
+    assert!(status.success());
+    assert!(err.contains("cannot reach the destination"), "{err}");
+}
+
+#[test]
+fn chat_relays_lines_to_every_client() {
+    let server = Served::start(&["chat", "--listen", "tcp:0:interface=127.0.0.1"]);
+    let a = connect(server.port);
+    let b = connect(server.port);
+    let (mut ra, mut rb) = (BufReader::new(a.try_clone().unwrap()), BufReader::new(b));
+    thread::sleep(Duration::from_millis(200)); // both joined
+    (&a).write_all(b"hi all\n").unwrap();
+    for r in [&mut ra, &mut rb] {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert_eq!(line, format!("<tcp:127.0.0.1:{}> hi all\r\n", server.port));
+    }
+    a.shutdown(Shutdown::Both).unwrap();
+    server.terminate();
+    let (status, _) = server.wait();
+    assert!(status.success());
+}
+
+#[test]
+fn web_checks_its_options_and_says_it_needs_the_web_module() {
+    let out = run(&["web", "--path", "/no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a directory"));
+    let out = run(&["web", "--listen", "tcp:0", "--path", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("needs the web module"));
+}
