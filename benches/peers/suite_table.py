@@ -64,6 +64,21 @@ def main(out, duration, warmup, extras):
                 cells.append(f"{v / t:.2f}×" if v and t else "–")
             print(f"| {cname} | {tname} | {cells[0]} | {cells[1]} |")
     print()
+    # Each bench run is followed at once by the loadgen run on the same server: the ratio
+    # of such a pair sees (nearly) the same contention.
+    pairs = []
+    for b in (r for r in rows if r["tool"] == "bench"):
+        for g in rows:
+            if g["tool"] == "loadgen" and (g["server"], g["config"], g["run"]) == (b["server"], b["config"], b["run"]):
+                if g["result"].get("msgs_per_s"):
+                    pairs.append(b["result"]["msgs_per_s"] / g["result"]["msgs_per_s"])
+    if pairs:
+        spread = [r["result"]["msgs_per_s"] / m(r["tool"], r["server"], r["config"], "msgs_per_s")
+                  for r in rows if m(r["tool"], r["server"], r["config"], "msgs_per_s")]
+        print(f"torsion bench / loadgen, paired runs (same server, back to back): median "
+              f"{statistics.median(pairs):.2f} over {len(pairs)} pairs (range {min(pairs):.2f}–{max(pairs):.2f}); "
+              f"for scale, a single run differs from its cell's median by "
+              f"{min(spread):.2f}–{max(spread):.2f}×.\n")
     contended = [r for r in rows if r["server_wait_ns"] > 0.03 * window_ns]
     loads = [r["load_before"] for r in rows] + [r["load_after"] for r in rows]
     print(f"Contention: {len(contended)} of {len(rows)} runs had the server waiting more than 3 % "
