@@ -91,9 +91,9 @@ fn echo_serves_and_stops_on_sigterm_delivering_queued_data() {
     a.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"hello torsion");
 
-    // 4 MiB sent and not read yet: most of the echo sits in the server's write queue
+    // 16 MiB sent and not read yet: most of the echo sits in the server's write queue
     // when SIGTERM comes, and must still arrive, followed by an orderly close.
-    let data: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
+    let data: Vec<u8> = (0..16 << 20).map(|i: u32| (i % 251) as u8).collect();
     let writer = {
         let (mut w, data) = (a.try_clone().unwrap(), data.clone());
         thread::spawn(move || w.write_all(&data).unwrap())
@@ -174,6 +174,75 @@ fn portforward_moves_bytes_both_ways() {
     server.terminate();
     let (status, _) = server.wait();
     assert!(status.success());
+}
+
+/// Resident memory of a process, from /proc (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn portforward_pauses_a_fast_sender_while_the_destination_does_not_read() {
+    const TOTAL: usize = 96 << 20;
+    let dest = TcpListener::bind("127.0.0.1:0").unwrap();
+    let dest_arg = format!("tcp:127.0.0.1:{}", dest.local_addr().unwrap().port());
+    let server = Served::start(&[
+        "portforward",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--dest",
+        &dest_arg,
+    ]);
+    let client = connect(server.port);
+    let (mut stalled, _) = dest.accept().unwrap();
+    stalled.set_read_timeout(Some(WAIT)).unwrap();
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = {
+        let (mut c, written) = (client.try_clone().unwrap(), written.clone());
+        thread::spawn(move || {
+            let chunk: Vec<u8> = (0..1 << 16).map(|i: u32| (i % 251) as u8).collect();
+            let mut sent = 0;
+            while sent < TOTAL {
+                c.write_all(&chunk).unwrap();
+                sent += chunk.len();
+                written.store(sent, std::sync::atomic::Ordering::Relaxed);
+            }
+            c.shutdown(Shutdown::Write).unwrap();
+        })
+    };
+    // The destination reads nothing for a while: the proxy must stop reading from the
+    // client instead of queueing what it cannot send.
+    thread::sleep(Duration::from_millis(1500));
+    let sent = written.load(std::sync::atomic::Ordering::Relaxed);
+    let rss = rss_kib(server.child.id()).expect("VmRSS");
+    assert!(
+        sent < TOTAL,
+        "the sender was never paused ({sent} bytes written)"
+    );
+    assert!(
+        rss < 40 * 1024,
+        "the proxy holds {rss} KiB with {sent} bytes sent"
+    );
+    // Now it reads: everything arrives, in order.
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = stalled.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        for (i, &b) in buf[..n].iter().enumerate() {
+            assert_eq!(b, ((got + i) % (1 << 16) % 251) as u8, "byte {}", got + i);
+        }
+        got += n;
+    }
+    writer.join().unwrap();
+    assert_eq!(got, TOTAL);
+    drop((client, stalled));
+    server.terminate();
+    assert!(server.wait().0.success());
 }
 
 #[test]

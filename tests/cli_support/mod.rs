@@ -117,10 +117,10 @@ impl Served {
         }
     }
 
-    /// Sends SIGTERM (through kill(1): the tests stay free of unsafe code).
+    /// Sends SIGTERM (through the shell's kill: the tests stay free of unsafe code).
     pub(crate) fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", self.child.id())])
             .status()
             .expect("kill(1)");
         assert!(status.success());
