@@ -19,8 +19,9 @@
 #
 # Contention: a shared machine's other work is not stopped. For every run the script
 # records the server's time runnable-but-waiting for a CPU (/proc/PID/schedstat) as a %
-# of the run (warm-up + window), and the load average before and after; the table reports them, and a
-# run whose server waited more than 3 % is marked contended (its figure is still used).
+# of the run (warm-up + window), and the load average before and after; both load tools
+# report their own wait over the measured window. The table shows them all, and counts the
+# runs whose server waited more than 3 % (their figures are still used).
 #
 # HTTP and UDP: if run_http.sh / run_udp.sh exist beside this script, they are run as
 # `run_X.sh -n RUNS -d SECONDS -w SECONDS -o OUTDIR/X` and their OUTDIR/X/table.md is
@@ -121,7 +122,8 @@ one_run() {   # one_run TOOL SERVER CONNS SIZE RUN
     w0=$(waited_ns "${PID[$s]}")
     case "$tool" in
         bench) line=$(timeout "$limit" taskset -c 1 "$TORSION" bench echo --connect "tcp:127.0.0.1:${PORT[$s]}" \
-                   -c "$c" --size "$z" -d "${DURATION}s" --warmup "${WARMUP}s" --json --quiet 2>>"$OUT/load.log") ;;
+                   -c "$c" --size "$z" -d "${DURATION}s" --warmup "${WARMUP}s" --server-pid "${PID[$s]}" \
+                   --json --quiet 2>>"$OUT/load.log") ;;
         loadgen) line=$(timeout "$limit" taskset -c 1 "$BIN/loadgen" -c "$c" -s "$z" -d "$DURATION" \
                    --warmup "$WARMUP" --label "$s/${c}x$z/run$r" --server-pid "${PID[$s]}" \
                    "127.0.0.1:${PORT[$s]}" 2>>"$OUT/load.log") ;;

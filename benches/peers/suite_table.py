@@ -39,8 +39,9 @@ def main(out, duration, warmup, extras):
     print()
     print("### Echo: round trips per second (medians), each server loaded by both tools\n")
     print("| configuration | server | torsion bench msgs/s | loadgen msgs/s | bench / loadgen "
-          "| p50 µs (bench / loadgen) | p99 µs (bench / loadgen) | server waited for a CPU (% of the run) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+          "| p50 µs (bench / loadgen) | p99 µs (bench / loadgen) | server waited for a CPU (% of the run) "
+          "| load tool waited (bench / loadgen) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for cfg, cname in CONFIGS:
         for s in SERVERS:
             b = m("bench", s, cfg, "msgs_per_s")
@@ -50,7 +51,8 @@ def main(out, duration, warmup, extras):
             print(f"| {cname} | {s} | {fmt(b)} | {fmt(g)} | {ratio} "
                   f"| {fmt(m('bench', s, cfg, 'p50_us'), 1)} / {fmt(m('loadgen', s, cfg, 'p50_us'), 1)} "
                   f"| {fmt(m('bench', s, cfg, 'p99_us'), 1)} / {fmt(m('loadgen', s, cfg, 'p99_us'), 1)} "
-                  f"| {fmt(wait, 1)} % |")
+                  f"| {fmt(wait, 1)} % "
+                  f"| {fmt(m('bench', s, cfg, 'self_wait_pct'), 1)} / {fmt(m('loadgen', s, cfg, 'loadgen_wait_pct'), 1)} % |")
     print()
     print("### Echo: ratios to torsion (throughput; > 1 means the peer is faster)\n")
     print("| configuration | load tool | tokio / torsion | mio / torsion |")

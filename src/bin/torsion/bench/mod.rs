@@ -16,6 +16,7 @@ mod framing;
 pub(crate) mod histogram;
 mod http;
 mod report;
+mod sched;
 mod udp;
 
 use std::cell::{Cell, RefCell};
@@ -51,6 +52,7 @@ usage: torsion bench echo|http|udp --connect ENDPOINT [-c CONNECTIONS] [-d DURAT
   --path PATH           http: the path to GET (default /)
   --json                print the result as one JSON object on stdout
   --quiet               no progress lines
+  --server-pid PID      also report the server's CPU use and CPU wait (Linux /proc)
   --log-level LEVEL     off, error, warn (default), info, debug, trace
   -h, --help            this text
 
@@ -87,6 +89,7 @@ pub(crate) struct Config {
     pub(crate) json: bool,
     pub(crate) quiet: bool,
     pub(crate) log_level: LevelFilter,
+    pub(crate) server_pid: Option<u32>,
 }
 
 pub(crate) fn parse(words: Vec<String>) -> Result<Option<Config>, Box<dyn Error>> {
@@ -135,6 +138,7 @@ pub(crate) fn parse(words: Vec<String>) -> Result<Option<Config>, Box<dyn Error>
         json: false,
         quiet: false,
         log_level: LevelFilter::Warn,
+        server_pid: None,
     };
     while let Some(flag) = args.next_flag()? {
         match flag.as_str() {
@@ -151,6 +155,7 @@ pub(crate) fn parse(words: Vec<String>) -> Result<Option<Config>, Box<dyn Error>
             "--path" => c.path = args.value(&flag)?,
             "--json" => c.json = true,
             "--quiet" | "-q" => c.quiet = true,
+            "--server-pid" => c.server_pid = Some(args.parsed(&flag, "a process id")?),
             "--log-level" => c.log_level = logger::parse_level(&args.value(&flag)?)?,
             _ => return Err(args.unknown(&flag).into()),
         }
@@ -320,12 +325,16 @@ pub(crate) fn run(config: &Config) -> Result<Report, Box<dyn Error>> {
     };
     let t0 = Instant::now();
     let window_start = Rc::new(Cell::new(None::<Instant>));
+    let usage_mark = Rc::new(RefCell::new(None::<sched::Mark>));
+    let usage = Rc::new(Cell::new(None::<sched::Usage>));
     let window_end = Rc::new(Cell::new(None::<Instant>));
     {
         let (stats, window_start) = (stats.clone(), window_start.clone());
+        let (usage_mark, pid) = (usage_mark.clone(), config.server_pid);
         let begin = move || {
             stats.measuring.set(true);
             window_start.set(Some(Instant::now()));
+            *usage_mark.borrow_mut() = Some(sched::mark(pid));
         };
         if config.warmup.is_zero() {
             begin();
@@ -335,10 +344,14 @@ pub(crate) fn run(config: &Config) -> Result<Report, Box<dyn Error>> {
     }
     {
         let (stats, window_end, r) = (stats.clone(), window_end.clone(), reactor.clone());
+        let (usage_mark, usage, pid) = (usage_mark.clone(), usage.clone(), config.server_pid);
         drop(
             reactor.call_later(config.warmup + config.duration, move || {
                 stats.measuring.set(false);
                 window_end.set(Some(Instant::now()));
+                if let Some(m) = usage_mark.borrow().as_ref() {
+                    usage.set(Some(sched::since(m, pid)));
+                }
                 let _ = r.stop();
             }),
         );
@@ -349,6 +362,11 @@ pub(crate) fn run(config: &Config) -> Result<Report, Box<dyn Error>> {
     let result = reactor.run();
     // Stopped early (a signal): the window ends now.
     stats.measuring.set(false);
+    if usage.get().is_none() {
+        if let Some(m) = usage_mark.borrow().as_ref() {
+            usage.set(Some(sched::since(m, config.server_pid)));
+        }
+    }
     let end = window_end.get().unwrap_or_else(Instant::now);
     stats.stopping.set(true);
     closer();
@@ -370,6 +388,7 @@ pub(crate) fn run(config: &Config) -> Result<Report, Box<dyn Error>> {
         &hist,
         stats.faults(),
         stats.connected.get(),
+        usage.get().unwrap_or_default(),
     ))
 }
 

@@ -24,6 +24,8 @@ pub(crate) struct Report {
     mean_ns: f64,
     min_ns: u64,
     faults: [u64; 6],
+    /// % of the window: own CPU, own wait for a CPU, server CPU, server wait.
+    usage: [Option<f64>; 4],
 }
 
 impl Report {
@@ -37,6 +39,7 @@ impl Report {
         hist: &Histogram,
         faults: [u64; 6],
         connected: usize,
+        usage: [Option<f64>; 4],
     ) -> Report {
         Report {
             kind: config.kind.to_string(),
@@ -60,6 +63,7 @@ impl Report {
             mean_ns: hist.mean(),
             min_ns: hist.min().unwrap_or(0),
             faults,
+            usage,
         }
     }
 
@@ -126,6 +130,25 @@ impl Report {
             .map(|f| format!("{} {}", f.name(), self.faults[*f as usize]))
             .collect();
         let _ = writeln!(s, "  errors    {} ({})", self.errors(), detail.join(", "));
+        let pct = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{v:.0} %"));
+        let [cpu, wait, server_cpu, server_wait] = self.usage;
+        if cpu.is_some() {
+            let _ = write!(
+                s,
+                "  CPU       this load generator {} busy, {} waiting for a CPU",
+                pct(cpu),
+                pct(wait)
+            );
+            if server_cpu.is_some() {
+                let _ = write!(
+                    s,
+                    "; server {} busy, {} waiting",
+                    pct(server_cpu),
+                    pct(server_wait)
+                );
+            }
+            let _ = writeln!(s, " (of one core, over the window)");
+        }
         s
     }
 
@@ -137,7 +160,7 @@ impl Report {
             .map(|f| format!("\"{}\":{}", f.name(), self.faults[*f as usize]))
             .collect();
         format!(
-            "{{\"tool\":\"torsion-bench\",\"kind\":\"{}\",\"connect\":\"{}\",\"connections\":{},\"connected\":{},\"size\":{},\"pipeline\":{},\"warmup_s\":{},\"window_s\":{:.4},\"msgs\":{},\"msgs_per_s\":{:.1},\"total_msgs\":{},\"bytes\":{},\"p50_us\":{:.2},\"p90_us\":{:.2},\"p99_us\":{:.2},\"p999_us\":{:.2},\"max_us\":{:.2},\"mean_us\":{:.2},\"min_us\":{:.2},\"errors\":{},\"faults\":{{{}}}}}",
+            "{{\"tool\":\"torsion-bench\",\"kind\":\"{}\",\"connect\":\"{}\",\"connections\":{},\"connected\":{},\"size\":{},\"pipeline\":{},\"warmup_s\":{},\"window_s\":{:.4},\"msgs\":{},\"msgs_per_s\":{:.1},\"total_msgs\":{},\"bytes\":{},\"p50_us\":{:.2},\"p90_us\":{:.2},\"p99_us\":{:.2},\"p999_us\":{:.2},\"max_us\":{:.2},\"mean_us\":{:.2},\"min_us\":{:.2},\"self_cpu_pct\":{},\"self_wait_pct\":{},\"server_cpu_pct\":{},\"server_wait_pct\":{},\"errors\":{},\"faults\":{{{}}}}}",
             self.kind,
             self.connect.replace(['"', '\\'], "_"),
             self.connections,
@@ -157,10 +180,19 @@ impl Report {
             us(max),
             self.mean_ns / 1000.0,
             us(self.min_ns),
+            num(self.usage[0]),
+            num(self.usage[1]),
+            num(self.usage[2]),
+            num(self.usage[3]),
             self.errors(),
             faults.join(",")
         )
     }
+}
+
+/// A JSON number with one decimal, or `null`.
+fn num(v: Option<f64>) -> String {
+    v.map_or("null".to_string(), |v| format!("{v:.1}"))
 }
 
 /// `123456.7` as `123,457`.
