@@ -16,7 +16,7 @@ use torsion::protocol::{for_protocol, Address, ConnectionLost, Factory, Protocol
 use torsion::transport::{Producer, Transport};
 
 use crate::args::{usage, Args};
-use crate::serve::Server;
+use crate::serve::{Server, Tracker};
 use crate::Common;
 
 pub(crate) const HELP: &str = "\
@@ -39,11 +39,16 @@ Flow control works both ways: a fast sender is paused while the other side canno
 struct Link {
     server: Transport,
     client: RefCell<Option<Transport>>,
+    /// What the accepted side sent before the outgoing side was up (normally nothing:
+    /// it is paused until then).
+    early: RefCell<Vec<u8>>,
 }
 
 /// The accepted connection (Twisted's `ProxyServer`).
 struct ProxyServer {
     dest: ClientEndpoint,
+    /// Makes the outgoing connections part of the graceful stop.
+    tracker: Tracker,
     link: Option<Rc<Link>>,
 }
 
@@ -54,14 +59,15 @@ impl Protocol for ProxyServer {
         let link = Rc::new(Link {
             server: transport.clone(),
             client: RefCell::new(None),
+            early: RefCell::new(Vec::new()),
         });
         self.link = Some(link.clone());
         let for_client = link.clone();
         let connecting = self
             .dest
-            .connect(for_protocol(move || ProxyClient {
+            .connect(self.tracker.wrap(for_protocol(move || ProxyClient {
                 link: for_client.clone(),
-            }))
+            })))
             .add_callbacks(
                 |_| Ok(()),
                 move |failure| {
@@ -77,9 +83,11 @@ impl Protocol for ProxyServer {
     }
 
     fn data_received(&mut self, _transport: &Transport, data: &[u8]) {
-        let client = self.link.as_ref().and_then(|l| l.client.borrow().clone());
-        if let Some(c) = client {
-            c.write(data);
+        let Some(link) = &self.link else { return };
+        let client = link.client.borrow().clone();
+        match client {
+            Some(c) => c.write(data),
+            None => link.early.borrow_mut().extend_from_slice(data),
         }
     }
 
@@ -115,6 +123,10 @@ impl Protocol for ProxyClient {
             server.get_peer(),
             transport.get_peer()
         );
+        let early = std::mem::take(&mut *self.link.early.borrow_mut());
+        if !early.is_empty() {
+            transport.write(&early);
+        }
         server.resume_producing();
     }
 
@@ -133,12 +145,14 @@ impl Protocol for ProxyClient {
 
 struct ProxyFactory {
     dest: ClientEndpoint,
+    tracker: Tracker,
 }
 
 impl Factory for ProxyFactory {
     fn build_protocol(&self, _addr: &Address) -> Option<Box<dyn Protocol>> {
         Some(Box::new(ProxyServer {
             dest: self.dest.clone(),
+            tracker: self.tracker.clone(),
             link: None,
         }))
     }
@@ -174,7 +188,10 @@ pub(crate) fn main(mut args: Args) -> Result<(), Box<dyn Error>> {
     server.listen_all(
         "portforward",
         &listen,
-        Rc::new(ProxyFactory { dest: endpoint }),
+        Rc::new(ProxyFactory {
+            dest: endpoint,
+            tracker: server.tracker(),
+        }),
     )?;
     server.stop_gracefully(common.grace);
     server.run()

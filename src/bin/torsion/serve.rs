@@ -64,10 +64,13 @@ impl Server {
 
     /// Wraps `factory` so that the server knows every connection it makes.
     pub(crate) fn tracked(&self, factory: Rc<dyn Factory>) -> Rc<dyn Factory> {
-        Rc::new(TrackedFactory {
-            inner: factory,
-            live: self.live.clone(),
-        })
+        self.tracker().wrap(factory)
+    }
+
+    /// What wraps factories into the live set, for connections made later (portforward's
+    /// outgoing ones), so that the graceful stop waits for them too.
+    pub(crate) fn tracker(&self) -> Tracker {
+        Tracker(self.live.clone())
     }
 
     /// Listens on each endpoint with (a tracked) `factory` and prints
@@ -203,6 +206,19 @@ pub(crate) fn listen_error(description: &str, cannot: &CannotListen) -> String {
              another path"
         ),
         _ => format!("--listen {description}: {cannot}"),
+    }
+}
+
+/// Puts the connections of a factory into a server's live set.
+#[derive(Clone)]
+pub(crate) struct Tracker(Rc<RefCell<Live>>);
+
+impl Tracker {
+    pub(crate) fn wrap(&self, factory: Rc<dyn Factory>) -> Rc<dyn Factory> {
+        Rc::new(TrackedFactory {
+            inner: factory,
+            live: self.0.clone(),
+        })
     }
 }
 
