@@ -62,6 +62,7 @@ pub mod time;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;
+pub mod udp;
 
 pub use defer::{Deferred, Failure};
 pub use reactor::Reactor;

@@ -260,3 +260,52 @@ fn a_completed_handshake_cancels_the_timeout() {
     assert!(seen.borrow().lost.is_none());
     assert_eq!(clock.pending_calls(), 0);
 }
+
+/// `Protocol::handshake_completed` runs once on each side, after `connection_made` and
+/// before any data, with the peer already known.
+#[test]
+fn handshake_completed_hook_runs_once_before_data() {
+    let dir = certs_or_skip!();
+    type Log = Rc<std::cell::RefCell<Vec<String>>>;
+    struct Listener(Log, &'static [u8]);
+    impl Protocol for Listener {
+        fn connection_made(&mut self, t: &Transport) {
+            self.0.borrow_mut().push("made".into());
+            if !self.1.is_empty() {
+                t.write(self.1);
+            }
+        }
+        fn handshake_completed(&mut self, t: &Transport) {
+            let tls = tls_of(t).expect("a TLS transport");
+            assert!(tls.is_handshake_complete());
+            self.0
+                .borrow_mut()
+                .push(format!("handshake {:?}", tls.protocol_version()));
+        }
+        fn data_received(&mut self, _: &Transport, data: &[u8]) {
+            self.0
+                .borrow_mut()
+                .push(format!("data {}", String::from_utf8_lossy(data)));
+        }
+    }
+    let server_log: Log = Rc::default();
+    let client_log: Log = Rc::default();
+    let c = connected_server_and_client(
+        TlsProtocol::server(
+            &server_config(dir, "server"),
+            Listener(server_log.clone(), b""),
+        )
+        .unwrap(),
+        TlsProtocol::client(
+            &client_config(dir, "localhost"),
+            Listener(client_log.clone(), b"hi"),
+        )
+        .unwrap(),
+    );
+    c.pump.flush();
+    assert_eq!(
+        *server_log.borrow(),
+        ["made", "handshake Some(Tls13)", "data hi"]
+    );
+    assert_eq!(*client_log.borrow(), ["made", "handshake Some(Tls13)"]);
+}

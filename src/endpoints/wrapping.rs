@@ -193,4 +193,7 @@ impl Protocol for WrappingProtocol {
     fn reading_resumed(&mut self, transport: &Transport) {
         self.inner.reading_resumed(transport)
     }
+    fn handshake_completed(&mut self, transport: &Transport) {
+        self.inner.handshake_completed(transport)
+    }
 }

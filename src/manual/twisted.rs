@@ -52,6 +52,13 @@
 //! | `IListeningPort.stopListening` / `getHost` | [`ListeningPort`](crate::tcp::ListeningPort)`::stop_listening` / `get_host` |
 //! | `IConnector.connect` / `disconnect` / `stopConnecting` / `getDestination` | [`Connector`](crate::tcp::Connector)`::connect` / ... |
 //! | `IReactorTCP` | [`ReactorTcp`](crate::tcp::ReactorTcp) |
+//! | `reactor.listenUDP(port, protocol, interface, maxPacketSize)` | [`Reactor::listen_udp`](crate::Reactor::listen_udp) |
+//! | `reactor.listenMulticast(port, protocol, interface, maxPacketSize, listenMultiple)` | [`Reactor::listen_multicast`](crate::Reactor::listen_multicast) |
+//! | `DatagramProtocol.startProtocol` / `stopProtocol` / `datagramReceived(data, addr)` / `connectionRefused` | [`DatagramProtocol`](crate::udp::DatagramProtocol)`::start_protocol` / `stop_protocol` / `datagram_received` / `connection_refused` (plus `datagram_truncated`: Twisted cuts silently) |
+//! | `ConnectedDatagramProtocol.datagramReceived(data)` / `connectionFailed` | [`ConnectedDatagramProtocol`](crate::udp::ConnectedDatagramProtocol), through [`Connected`](crate::udp::Connected) |
+//! | `IUDPTransport.write(packet, addr)` / `connect(host, port)` / `getHost` / `stopListening` / `setBroadcastAllowed` / `getBroadcastAllowed` | [`UdpPort`](crate::udp::UdpPort)`::write` / `connect` / `get_host` / `stop_listening` / `set_broadcast_allowed` / `get_broadcast_allowed` |
+//! | `IMulticastTransport.joinGroup` / `leaveGroup` / `setTTL` / `getTTL` / `setLoopbackMode` / `getLoopbackMode` / `setOutgoingInterface` / `getOutgoingInterface` | `UdpPort::join_group` / `leave_group` / `set_ttl` / `get_ttl` / `set_loopback_mode` / `get_loopback_mode` / `set_outgoing_interface` / `get_outgoing_interface` (synchronous: `io::Result`, not a Deferred) |
+//! | `error.MessageLengthError` | `UdpPort::write` fails with `InvalidInput` |
 //! | `serverFromString` / `clientFromString` | [`server_from_string`](crate::endpoints::server_from_string) / [`client_from_string`](crate::endpoints::client_from_string) |
 //! | `connectProtocol(endpoint, p)` | [`connect_protocol`](crate::endpoints::connect_protocol) |
 //!

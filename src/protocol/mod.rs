@@ -90,6 +90,15 @@ pub trait Protocol: Any {
         let _ = transport;
     }
 
+    /// The TLS handshake on this connection completed (Twisted's
+    /// `IHandshakeListener.handshakeCompleted`), called from the top of the loop once the
+    /// peer is verified; `crate::tls::tls_of(transport)` then gives the peer's certificate,
+    /// ALPN protocol and version. Only a TLS transport calls it (after `connection_made`,
+    /// and after a `start_tls` too); plain transports never do.
+    fn handshake_completed(&mut self, transport: &Transport) {
+        let _ = transport;
+    }
+
     /// Our writing side was shut down after
     /// [`Transport::lose_write_connection`] and everything queued was sent. Only called
     /// when [`half_closeable`](Protocol::half_closeable) is true.
@@ -116,6 +125,9 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
     }
     fn reading_resumed(&mut self, transport: &Transport) {
         (**self).reading_resumed(transport)
+    }
+    fn handshake_completed(&mut self, transport: &Transport) {
+        (**self).handshake_completed(transport)
     }
     fn write_connection_lost(&mut self, transport: &Transport) {
         (**self).write_connection_lost(transport)

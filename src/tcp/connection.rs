@@ -4,6 +4,9 @@
 //! `data_received` by reference. Writing: `write` copies into the connection's
 //! [`WriteQueue`] and asks for a flush just before the loop next polls, so all writes of a
 //! turn leave in one `sendmsg`; if the kernel takes less, the rest waits for writability.
+//! One exception, for latency: what a `data_received` wrote to its own connection leaves
+//! right after that read returns (still one `sendmsg` for all of it), so an answer does
+//! not wait while the other ready connections of the turn are read.
 //!
 //! STARTTLS: [`TransportCore::start_tls`] installs a TLS layer (see `layer.rs`); from then
 //! on the connection's own handle forwards writes, closes and flow control to it, and the

@@ -197,6 +197,7 @@ impl Core {
         if let Some(m) = membrane {
             m.sync();
         }
+        self.call_inner(|p, t| p.handshake_completed(t));
         for d in waiters {
             let _ = d.callback(());
         }

@@ -163,7 +163,7 @@
 //! | `platformTrust()`, `trustRootFromCertificates` | [`TrustRoots::system`], [`TrustRoots::from_pem`] / [`from_pem_file`](TrustRoots::from_pem_file) |
 //! | `ITLSTransport.startTLS(ctx)` | [`start_tls`]`(&transport, config)` |
 //! | `ISSLTransport.getPeerCertificate()` | [`TlsTransport::peer_certificates`] (DER) |
-//! | `IHandshakeListener.handshakeCompleted()` | [`TlsTransport::handshake_done`] (a Deferred) |
+//! | `IHandshakeListener.handshakeCompleted()` | [`Protocol::handshake_completed`](crate::protocol::Protocol::handshake_completed), or [`TlsTransport::handshake_done`] (a Deferred) |
 //! | `INegotiated.negotiatedProtocol` | [`TlsTransport::negotiated_protocol`] |
 //! | SNI callback's server name | [`TlsTransport::server_name`] |
 //! | `SSL4ServerEndpoint`, `SSL4ClientEndpoint`, `wrapClientTLS` | [`TlsServerEndpoint`], [`TlsClientEndpoint`] |

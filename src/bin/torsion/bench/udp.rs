@@ -3,8 +3,10 @@
 //! must come from the server, match a datagram in flight and carry the same bytes. A
 //! datagram without a reply after [`LOSS_TIMEOUT`] counts as lost and is replaced.
 //!
-//! torsion has no UDP transport on this branch yet, so the sockets are torsion-sys's
-//! non-blocking UDP sockets, watched by the reactor directly ([`Reactor::add_source`]).
+//! The sockets are torsion-sys's non-blocking UDP sockets, watched by the reactor directly
+//! ([`Reactor::add_source`]): one `recvfrom` / `sendto` per datagram. (torsion's `udp`
+//! transport, with its batching, landed after this was written; moving to it is a
+//! follow-up.)
 
 use std::cell::RefCell;
 use std::collections::HashMap;

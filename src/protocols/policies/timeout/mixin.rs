@@ -408,6 +408,10 @@ impl<P: TimeoutMixin> Protocol for WithTimeout<P> {
     fn reading_resumed(&mut self, transport: &Transport) {
         self.call(|p| p.reading_resumed(transport));
     }
+
+    fn handshake_completed(&mut self, transport: &Transport) {
+        self.call(|p| p.handshake_completed(transport));
+    }
 }
 
 impl<P: TimeoutMixin> fmt::Debug for WithTimeout<P> {

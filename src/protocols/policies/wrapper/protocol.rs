@@ -137,6 +137,12 @@ impl<P: Policy> Protocol for ProtocolWrapper<P> {
         }
     }
 
+    fn handshake_completed(&mut self, _transport: &Transport) {
+        if !self.lost {
+            self.protocol.handshake_completed(&self.transport);
+        }
+    }
+
     fn write_connection_lost(&mut self, _transport: &Transport) {
         if !self.lost {
             self.protocol.write_connection_lost(&self.transport);
