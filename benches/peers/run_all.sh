@@ -25,7 +25,9 @@
 #
 # HTTP and UDP: if run_http.sh / run_udp.sh exist beside this script, they are run as
 # `run_X.sh -n RUNS -d SECONDS -w SECONDS -o OUTDIR/X` and their OUTDIR/X/table.md is
-# appended to this table (that is the contract for such scripts).
+# appended to this table (that is the contract for such scripts). After run_udp.sh, the
+# UDP load tools are compared too: `torsion bench udp` and udp_loadgen against torsion's
+# udp_echo example (8 sockets x 8 in flight x 64 B).
 # Everything is bounded in time; servers are stopped by pid on exit.
 set -euo pipefail
 
@@ -164,6 +166,40 @@ if [ $EXTRA = 1 ]; then
             log "no run_$kind.sh yet: no $kind rows"
         fi
     done
+fi
+
+# ---------------------------------------------------------------- torsion bench udp vs udp_loadgen
+# Once run_udp.sh has built torsion's udp_echo example and udp_loadgen: both load tools
+# against the same udp_echo, 8 sockets x 8 datagrams in flight x 64 B, interleaved.
+UDP_ECHO="$ROOT/target/release/examples/udp_echo"
+: > "$OUT/udp_tools.jsonl"
+if [ $EXTRA = 1 ] && [ -x "$UDP_ECHO" ] && [ -x "$BIN/udp_loadgen" ]; then
+    logf="$OUT/server-udp_echo.log"
+    taskset -c 0 "$UDP_ECHO" 0 127.0.0.1 65535 2>"$logf" &
+    upid=$!
+    PIDS+=("$upid")
+    uport=""
+    for _ in $(seq 100); do
+        uport=$(grep -m1 'listening on' "$logf" 2>/dev/null | grep -oE '[0-9]+$' || true)
+        [ -n "$uport" ] && break
+        sleep 0.05
+    done
+    if [ -n "$uport" ]; then
+        limit=$(( ${DURATION%.*} + ${WARMUP%.*} + 30 ))
+        for r in $(seq "$RUNS"); do
+            log "run $r: bench udp / udp_loadgen -> udp_echo"
+            line=$(timeout "$limit" taskset -c 1 "$TORSION" bench udp --connect "udp:127.0.0.1:$uport" \
+                -c 8 --pipeline 8 --size 64 -d "${DURATION}s" --warmup "${WARMUP}s" \
+                --server-pid "$upid" --json --quiet 2>>"$OUT/load.log") || line=""
+            [ -n "$line" ] && echo "{\"tool\":\"bench\",\"run\":$r,\"result\":$line}" >> "$OUT/udp_tools.jsonl"
+            line=$(timeout "$limit" taskset -c 1 "$BIN/udp_loadgen" -c 8 -w 64 -s 64 -d "$DURATION" \
+                --warmup "$WARMUP" --server-pid "$upid" "127.0.0.1:$uport" 2>>"$OUT/load.log") || line=""
+            [ -n "$line" ] && echo "{\"tool\":\"udp_loadgen\",\"run\":$r,\"result\":$line}" >> "$OUT/udp_tools.jsonl"
+        done
+    else
+        log "udp_echo printed no port: no bench udp comparison"
+    fi
+    kill -TERM "$upid" 2>/dev/null || true
 fi
 
 python3 "$HERE/suite_table.py" "$OUT" "$DURATION" "$WARMUP" "${EXTRAS[@]:-}" | tee "$OUT/table.md"

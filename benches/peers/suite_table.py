@@ -89,6 +89,19 @@ def main(out, duration, warmup, extras):
     bad = [r for r in rows if r["result"].get("errors") or r["result"].get("error")]
     if bad:
         print(f"\n**{len(bad)} run(s) reported errors** (see suite.jsonl).")
+    udp_path = os.path.join(out, "udp_tools.jsonl")
+    udp = [json.loads(l) for l in open(udp_path) if l.strip()] if os.path.exists(udp_path) else []
+    if udp:
+        print("\n### UDP load tools: torsion bench udp vs udp_loadgen (torsion's udp_echo, 8 sockets × 8 in flight × 64 B)\n")
+        print("| load tool | runs | datagrams/s (median) | p50 µs | p99 µs | load tool waited for a CPU |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for tool, wait_key in [("bench", "self_wait_pct"), ("udp_loadgen", "loadgen_wait_pct")]:
+            rs = [r["result"] for r in udp if r["tool"] == tool]
+            print(f"| {'torsion bench' if tool == 'bench' else tool} | {len(rs)} "
+                  f"| {fmt(med([r.get('msgs_per_s') for r in rs]))} "
+                  f"| {fmt(med([r.get('p50_us') for r in rs]), 1)} "
+                  f"| {fmt(med([r.get('p99_us') for r in rs]), 1)} "
+                  f"| {fmt(med([r.get(wait_key) for r in rs]), 1)} % |")
     for kind in extras:
         path = os.path.join(out, kind, "table.md")
         print(f"\n### {kind.upper()} (run_{kind}.sh)\n")
