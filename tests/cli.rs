@@ -216,15 +216,17 @@ fn portforward_pauses_a_fast_sender_while_the_destination_does_not_read() {
     // client instead of queueing what it cannot send.
     thread::sleep(Duration::from_millis(1500));
     let sent = written.load(std::sync::atomic::Ordering::Relaxed);
-    let rss = rss_kib(server.child.id()).expect("VmRSS");
     assert!(
         sent < TOTAL,
         "the sender was never paused ({sent} bytes written)"
     );
-    assert!(
-        rss < 40 * 1024,
-        "the proxy holds {rss} KiB with {sent} bytes sent"
-    );
+    // (Linux only: elsewhere there is no /proc to read the proxy's memory from.)
+    if let Some(rss) = rss_kib(server.child.id()) {
+        assert!(
+            rss < 40 * 1024,
+            "the proxy holds {rss} KiB with {sent} bytes sent"
+        );
+    }
     // Now it reads: everything arrives, in order.
     let mut got = 0usize;
     let mut buf = vec![0u8; 1 << 16];

@@ -92,7 +92,18 @@ pub(crate) fn main(args: Args) -> Result<(), Box<dyn Error>> {
     }
 }
 
-/// Serves `config.path`. Needs `torsion::web` (issue 8).
+/// Serves `config.path`. Needs `torsion::web` (issue 8). With the API on the `web`
+/// branch this becomes, in outline:
+///
+/// ```text
+/// let root = Rc::new(File::new(&config.path)?);           // web::static_files::File
+/// let options = SiteOptions { access_log, ..Default::default() };
+/// let site = Site::with_options(root, options);            // + the --add-header wrapper
+/// let server = Server::new()?;
+/// server.listen_all("web", &config.listen, site)?;         // errors, port in use
+/// server.stop_gracefully(config.common.grace);             // in-flight responses finish
+/// server.run()
+/// ```
 fn serve(config: WebConfig) -> Result<(), Box<dyn Error>> {
     config.common.apply();
     log::debug!("web: asked for {config:?}");
