@@ -116,6 +116,42 @@ fn echo_serves_and_stops_on_sigterm_delivering_queued_data() {
     assert!(port_closed);
 }
 
+#[test]
+fn a_client_that_never_reads_is_aborted_after_the_grace_period() {
+    let server = Served::start(&[
+        "echo",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--grace",
+        "500ms",
+    ]);
+    let stuck = connect(server.port);
+    // 16 MiB, never read back: the echo cannot drain.
+    let writer = {
+        let mut w = stuck.try_clone().unwrap();
+        thread::spawn(move || {
+            let chunk = vec![7u8; 1 << 16];
+            for _ in 0..256 {
+                if w.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    writer.join().unwrap();
+    thread::sleep(Duration::from_millis(200));
+    let t = std::time::Instant::now();
+    server.terminate();
+    let (status, err) = server.wait();
+    assert!(status.success(), "{status:?} {err}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "stopped after {:?}",
+        t.elapsed()
+    );
+    assert!(err.contains("still sending after 500ms: aborted"), "{err}");
+}
+
 /// The port from the server's log line (the Served value is gone by then).
 fn server_port_after(log: &str) -> u16 {
     let line = log.lines().find(|l| l.contains("listening on")).unwrap();

@@ -171,6 +171,42 @@ fn echo_load_checks_every_byte_and_stops_by_itself() {
 }
 
 #[test]
+fn sigint_ends_the_run_early_with_the_figures_so_far() {
+    let server = InProcess::start(|| Echo);
+    let connect = format!("tcp:127.0.0.1:{}", server.port);
+    let child = cli_support::torsion()
+        .args([
+            "bench",
+            "echo",
+            "--connect",
+            &connect,
+            "-c",
+            "2",
+            "-d",
+            "60s",
+            "--warmup",
+            "0",
+            "--json",
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(700));
+    let status = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = cli_support::wait_output(child, Duration::from_secs(10));
+    let json = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{json} {}", text(&out.stderr));
+    assert!(field(&json, "msgs") > 0.0, "{json}");
+    assert!(field(&json, "window_s") < 5.0, "{json}");
+}
+
+#[test]
 fn a_corrupted_echo_is_a_mismatch_and_exit_1() {
     let server = InProcess::start(Corrupt::default);
     let connect = format!("tcp:127.0.0.1:{}", server.port);
