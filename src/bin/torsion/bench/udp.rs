@@ -3,24 +3,19 @@
 //! must come from the server, match a datagram in flight and carry the same bytes. A
 //! datagram without a reply after [`LOSS_TIMEOUT`] counts as lost and is replaced.
 //!
-//! The sockets are torsion-sys's non-blocking UDP sockets, watched by the reactor directly
-//! ([`Reactor::add_source`]): one `recvfrom` / `sendto` per datagram. (torsion's `udp`
-//! transport, with its batching, landed after this was written; moving to it is a
-//! follow-up.)
+//! Each socket is a port of torsion's UDP transport ([`Reactor::listen_udp`], batched
+//! `recvmmsg` / `sendmmsg` on Linux) with a [`DatagramProtocol`]; a timer sweeps for lost
+//! datagrams.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::os::fd::OwnedFd;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use torsion::endpoints::Description;
-use torsion::reactor::SourceKey;
-use torsion::sys::socket::{recv_from, send_to, udp_bind};
-use torsion::sys::{Interest, Readiness};
+use torsion::udp::{DatagramProtocol, UdpPort};
 use torsion::Reactor;
 
 use super::echo::pattern;
@@ -57,19 +52,18 @@ pub(crate) fn parse_target(connect: &str) -> Result<SocketAddr, UsageError> {
         .ok_or_else(|| usage!("bench udp: --connect {connect:?}: cannot resolve {host:?}"))
 }
 
-struct UdpClient {
+/// One socket's datagrams in flight (shared by its protocol and the loss sweep).
+struct Flight {
     id: u32,
     size: usize,
     target: SocketAddr,
-    fd: OwnedFd,
     stats: Rc<Stats>,
     next_seq: u64,
     in_flight: HashMap<u64, Instant>,
-    buf: Vec<u8>,
-    key: Option<SourceKey>,
+    scratch: Vec<u8>,
 }
 
-impl UdpClient {
+impl Flight {
     fn datagram(&self, seq: u64, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(&self.id.to_be_bytes());
@@ -77,68 +71,58 @@ impl UdpClient {
         out.extend((12..self.size).map(|i| pattern(u64::from(self.id), seq, i)));
     }
 
-    fn send(&mut self) {
+    fn send(&mut self, port: &UdpPort) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut out = std::mem::take(&mut self.buf);
+        let mut out = std::mem::take(&mut self.scratch);
         self.datagram(seq, &mut out);
         self.in_flight.insert(seq, Instant::now());
-        if let Err(e) = send_to(&self.fd, &out, self.target) {
+        if let Err(e) = port.write(&out, self.target) {
             // Left in flight: the loss sweep replaces it.
             log::debug!("bench udp: send: {e}");
         }
-        self.buf = out;
+        self.scratch = out;
     }
 
-    /// Reads every queued reply.
-    fn read(&mut self) {
-        let mut buf = vec![0u8; self.size + 1];
-        let mut expect = Vec::with_capacity(self.size);
-        loop {
-            let (n, from) = match recv_from(&self.fd, &mut buf) {
-                Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) => {
-                    // ECONNREFUSED after an ICMP port unreachable: the datagram stays in
-                    // flight and the sweep counts it as lost.
-                    log::debug!("bench udp: {}: {e}", self.target);
-                    return;
-                }
-            };
-            if from != self.target {
-                self.stats.fault(
-                    Fault::Mismatch,
-                    format!("a datagram from {from}, not the server"),
-                );
-                continue;
-            }
-            let seq = (n >= 12).then(|| u64::from_be_bytes(buf[4..12].try_into().unwrap()));
-            let sent = seq.and_then(|s| self.in_flight.remove(&s));
-            let (Some(seq), Some(sent)) = (seq, sent) else {
-                self.stats
-                    .fault(Fault::Mismatch, "a reply to no datagram in flight");
-                continue;
-            };
-            self.datagram(seq, &mut expect);
-            if buf[..n] != expect[..] {
-                self.stats.fault(
-                    Fault::Mismatch,
-                    format!(
-                        "socket {} datagram {seq}: {n} bytes came back, not what was sent",
-                        self.id
-                    ),
-                );
-            } else {
-                self.stats.complete(sent.elapsed(), n);
-            }
-            if !self.stats.stopping.get() {
-                self.send();
-            }
+    fn received(&mut self, port: &UdpPort, data: &[u8], from: SocketAddr) {
+        if from != self.target {
+            self.stats.fault(
+                Fault::Mismatch,
+                format!("a datagram from {from}, not the server"),
+            );
+            return;
+        }
+        let seq = data
+            .get(4..12)
+            .map(|b| u64::from_be_bytes(b.try_into().unwrap()));
+        let sent = seq.and_then(|s| self.in_flight.remove(&s));
+        let (Some(seq), Some(sent)) = (seq, sent) else {
+            self.stats
+                .fault(Fault::Mismatch, "a reply to no datagram in flight");
+            return;
+        };
+        let mut expect = std::mem::take(&mut self.scratch);
+        self.datagram(seq, &mut expect);
+        if data != expect {
+            self.stats.fault(
+                Fault::Mismatch,
+                format!(
+                    "socket {} datagram {seq}: {} bytes came back, not what was sent",
+                    self.id,
+                    data.len()
+                ),
+            );
+        } else {
+            self.stats.complete(sent.elapsed(), data.len());
+        }
+        self.scratch = expect;
+        if !self.stats.stopping.get() {
+            self.send(port);
         }
     }
 
     /// Counts and replaces the datagrams that waited too long.
-    fn sweep(&mut self, now: Instant) {
+    fn sweep(&mut self, port: &UdpPort, now: Instant) {
         let late: Vec<u64> = self
             .in_flight
             .iter()
@@ -155,9 +139,42 @@ impl UdpClient {
                 ),
             );
             if !self.stats.stopping.get() {
-                self.send();
+                self.send(port);
             }
         }
+    }
+}
+
+struct UdpClient {
+    flight: Rc<RefCell<Flight>>,
+    pipeline: usize,
+}
+
+impl DatagramProtocol for UdpClient {
+    fn start_protocol(&mut self, port: &UdpPort) {
+        let mut f = self.flight.borrow_mut();
+        for _ in 0..self.pipeline {
+            f.send(port);
+        }
+    }
+
+    fn datagram_received(&mut self, port: &UdpPort, data: &[u8], addr: SocketAddr) {
+        self.flight.borrow_mut().received(port, data, addr);
+    }
+
+    fn datagram_truncated(&mut self, _port: &UdpPort, data: &[u8], addr: SocketAddr) {
+        self.flight.borrow().stats.fault(
+            Fault::Mismatch,
+            format!(
+                "a datagram from {addr} longer than the {} bytes sent",
+                data.len() - 1
+            ),
+        );
+    }
+
+    fn connection_refused(&mut self, _port: &UdpPort) {
+        // ICMP port unreachable: the datagrams stay in flight; the sweep counts them lost.
+        log::debug!("bench udp: connection refused");
     }
 }
 
@@ -167,61 +184,47 @@ pub(super) fn start(
     stats: &Rc<Stats>,
 ) -> Result<Closer, Box<dyn Error>> {
     let target = parse_target(&config.connect)?;
-    let local = SocketAddr::new(
-        match target.ip() {
-            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        },
-        0,
-    );
-    let mut clients = Vec::new();
+    let interface = if target.is_ipv4() { "0.0.0.0" } else { "::" };
+    let mut sockets = Vec::new();
     for id in 0..config.connections {
-        let fd = udp_bind(local)?;
-        let client = Rc::new(RefCell::new(UdpClient {
+        let flight = Rc::new(RefCell::new(Flight {
             id: id as u32,
             size: config.size,
             target,
-            fd,
             stats: stats.clone(),
             next_seq: 0,
             in_flight: HashMap::new(),
-            buf: Vec::with_capacity(config.size),
-            key: None,
+            scratch: Vec::with_capacity(config.size),
         }));
-        let handler = {
-            let client = client.clone();
-            move |_: &Reactor, _: Readiness| client.borrow_mut().read()
+        let protocol = UdpClient {
+            flight: flight.clone(),
+            pipeline: config.pipeline,
         };
-        let key = reactor.add_source(&client.borrow().fd, Interest::READABLE, Rc::new(handler))?;
-        client.borrow_mut().key = Some(key);
+        // One byte more than is sent, so that a longer reply shows up as truncated.
+        let port = reactor.listen_udp(0, protocol, interface, config.size + 1)?;
         stats.connected.set(stats.connected.get() + 1);
         stats.open.set(stats.open.get() + 1);
-        for _ in 0..config.pipeline {
-            client.borrow_mut().send();
-        }
-        clients.push(client);
+        sockets.push((port, flight));
     }
-    let clients = Rc::new(clients);
-    sweep_every(reactor, clients.clone(), Duration::from_millis(100));
-    let r = reactor.clone();
+    let sockets = Rc::new(sockets);
+    sweep_every(reactor, sockets.clone(), Duration::from_millis(100));
     Ok(Box::new(move || {
-        for c in clients.iter() {
-            let c = c.borrow();
-            if let Some(key) = c.key {
-                let _ = r.remove_source(key, &c.fd);
-            }
+        for (port, _) in sockets.iter() {
+            drop(port.stop_listening());
         }
     }))
 }
 
-fn sweep_every(reactor: &Reactor, clients: Rc<Vec<Rc<RefCell<UdpClient>>>>, period: Duration) {
+type Sockets = Rc<Vec<(UdpPort, Rc<RefCell<Flight>>)>>;
+
+fn sweep_every(reactor: &Reactor, sockets: Sockets, period: Duration) {
     let r = reactor.clone();
     drop(reactor.call_later(period, move || {
         let now = Instant::now();
-        for c in clients.iter() {
-            c.borrow_mut().sweep(now);
+        for (port, flight) in sockets.iter() {
+            flight.borrow_mut().sweep(port, now);
         }
-        sweep_every(&r, clients, period);
+        sweep_every(&r, sockets, period);
     }));
 }
 
