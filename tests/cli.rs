@@ -99,7 +99,9 @@ fn echo_serves_and_stops_on_sigterm_delivering_queued_data() {
         thread::spawn(move || w.write_all(&data).unwrap())
     };
     writer.join().unwrap();
-    thread::sleep(Duration::from_millis(300));
+    // Time for the server to read what is still in its socket (closing with unread
+    // input would reset the connection); it reads as fast as it can, so 1 s is ample.
+    thread::sleep(Duration::from_secs(1));
     server.terminate();
     let mut back = Vec::new();
     a.read_to_end(&mut back)
@@ -310,13 +312,19 @@ fn chat_relays_lines_to_every_client() {
     let a = connect(server.port);
     let b = connect(server.port);
     let (mut ra, mut rb) = (BufReader::new(a.try_clone().unwrap()), BufReader::new(b));
-    thread::sleep(Duration::from_millis(200)); // both joined
-    (&a).write_all(b"hi all\n").unwrap();
-    for r in [&mut ra, &mut rb] {
+    let line = |r: &mut BufReader<TcpStream>| {
         let mut line = String::new();
         r.read_line(&mut line).unwrap();
-        assert_eq!(line, format!("<tcp:127.0.0.1:{}> hi all\r\n", server.port));
-    }
+        line
+    };
+    let from_server = |text: &str| format!("<tcp:127.0.0.1:{}> {text}\r\n", server.port);
+    // b's line reaching a shows that both have joined (no sleep needed).
+    rb.get_ref().write_all(b"b here\n").unwrap();
+    assert_eq!(line(&mut ra), from_server("b here"));
+    assert_eq!(line(&mut rb), from_server("b here"));
+    (&a).write_all(b"hi all\n").unwrap();
+    assert_eq!(line(&mut ra), from_server("hi all"));
+    assert_eq!(line(&mut rb), from_server("hi all"));
     a.shutdown(Shutdown::Both).unwrap();
     server.terminate();
     let (status, _) = server.wait();
