@@ -67,3 +67,17 @@
 //!
 //! Not (yet) here: `resolve` (connectors resolve names themselves, off the reactor thread),
 //! `getThreadPool` (the pool is internal), persist events.
+//!
+//! # The command line
+//!
+//! | Twisted | torsion (the `torsion` binary, `src/bin/torsion/`) |
+//! |---|---|
+//! | `twist web --listen tcp:8080 --path .` | `torsion web --listen tcp:8080 --path .` (needs the web module, issue 8) |
+//! | `twist portforward --port 8000 --host H --dest_port P` | `torsion portforward --listen tcp:8000 --dest tcp:H:P` (a client endpoint string, so `tls:` and `unix:` work too) |
+//! | the `Echo` and chat ("Writing Servers") examples under `twistd` | `torsion echo --listen ...`, `torsion chat --listen ...` |
+//! | `twist --log-level` | `--log-level` (a stderr logger behind the `log` facade) |
+//! | `twistd`'s graceful stop on SIGINT / SIGTERM | the same: stop listening, `lose_connection` every connection (queued data is sent), stop when all are closed or after `--grace` |
+//! | (no Twisted counterpart) | `torsion bench echo\|http\|udp`: the closed-loop load generator of the benchmark suite |
+//!
+//! Not here: `twistd`'s daemonizing, pid files and plugins (`twisted.plugins`): use a
+//! process supervisor; subcommands are compiled in.
