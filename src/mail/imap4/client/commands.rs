@@ -50,11 +50,19 @@ impl IMAP4Client {
     }
 
     /// `CAPABILITY`: the server's capabilities, upper-cased (Twisted's
-    /// `getCapabilities(useCache)`); with `use_cache`, the last announced ones if known.
+    /// `getCapabilities(useCache)`); with `use_cache`, the last announced ones if known
+    /// (before the greeting, it waits for the greeting's).
     pub fn capability(&self, use_cache: bool) -> Deferred<Vec<String>> {
         if use_cache {
             if let Some(caps) = self.cached_capabilities() {
                 return crate::defer::succeed(caps);
+            }
+            if !self.is_greeted() {
+                // The greeting may announce them.
+                let c = self.clone();
+                return self
+                    .when_greeted()
+                    .add_callback(move |_| c.capability(true));
             }
         }
         let client = self.clone();

@@ -280,6 +280,11 @@ impl IMAP4Client {
         d
     }
 
+    /// Whether the greeting has arrived.
+    pub fn is_greeted(&self) -> bool {
+        self.inner.borrow().greeted.is_some()
+    }
+
     /// The capabilities last announced (upper-cased), without asking.
     pub fn cached_capabilities(&self) -> Option<Vec<String>> {
         self.inner.borrow().capabilities.clone()
