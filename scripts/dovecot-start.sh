@@ -68,6 +68,8 @@ log_path = $D/dovecot.log
 first_valid_uid = 1
 disable_plaintext_auth = no
 auth_mechanisms = plain login cram-md5
+# No 2 s pause after a failed login (the tests check refusals).
+auth_failure_delay = 0
 ssl = yes
 ssl_cert = <$D/certs/server-chain.pem
 ssl_key = <$D/certs/server.key
@@ -93,7 +95,9 @@ service imap-login {
   }
 }
 CONF
-dovecot -c "$D/dovecot.conf" # daemonizes; the master writes run/master.pid
+# Daemonizes (the master writes run/master.pid); its output goes to the log so that a
+# caller reading this script's output is not kept waiting by the daemon's open pipe.
+dovecot -c "$D/dovecot.conf" </dev/null >>"$D/dovecot.log" 2>&1
 
 wait_tcp() {
     local i
