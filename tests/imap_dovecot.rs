@@ -190,6 +190,9 @@ fn run_example(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// One part of the session.
+type Phase = fn(&Reactor, &Dovecot);
+
 #[test]
 fn against_dovecot() {
     let Some(dovecot) = start_dovecot() else {
@@ -207,7 +210,7 @@ fn against_dovecot() {
 
     eprintln!("example runs: {:?}", started.elapsed());
     let reactor = Reactor::new().unwrap();
-    let phases: [(&str, fn(&Reactor, &Dovecot)); 5] = [
+    let phases: [(&str, Phase); 5] = [
         ("STARTTLS login", starttls_login),
         ("SASL", sasl),
         ("messages", messages),
