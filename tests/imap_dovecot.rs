@@ -8,6 +8,7 @@
 //! Skips (with a message) when `dovecot` is not installed or we are not root (Dovecot
 //! switches to the mail user); under CI (`CI` set) a missing Dovecot is a failure, since
 //! `.ci/run` installs it.
+#![cfg(feature = "tls")]
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

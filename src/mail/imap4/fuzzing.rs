@@ -5,9 +5,9 @@
 //! It checks, on the same input:
 //!
 //! 1. **Cut-independence of the parser**: the reads the fuzzer chose
-//!    ([`reads`](crate::testing::fuzz::reads)), the whole input and (for inputs up to
+//!    ([`crate::testing::fuzz::reads`]), the whole input and (for inputs up to
 //!    4 KiB) one byte at a time give the same responses and the same error.
-//! 2. **The client under [`drive_protocol`](crate::testing::fuzz::drive_protocol)** with
+//! 2. **The client under [`crate::testing::fuzz::drive_protocol`]** with
 //!    commands of every kind queued: it never panics, and once the connection is closed
 //!    every command's Deferred has fired; after a parse error the connection is closing.
 

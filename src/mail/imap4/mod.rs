@@ -71,11 +71,11 @@
 //! `tests/imap_dovecot.rs` (a real Dovecot, plain + STARTTLS + IMAPS, and the
 //! `imap_fetch` example), `tests/fuzz_corpus.rs` (the `imap_response` corpus).
 
-pub(crate) mod auth;
-mod client;
+pub mod auth;
+pub mod client;
 pub mod fuzzing;
-mod parser;
-mod types;
+pub mod parser;
+pub mod types;
 
 pub use auth::{Authenticator, CramMd5Authenticator, LoginAuthenticator, PlainAuthenticator};
 pub use client::{
