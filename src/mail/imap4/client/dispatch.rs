@@ -276,9 +276,13 @@ fn continuation(inner: &mut Inner, transport: &Transport, text: &[u8], actions: 
         log::debug!("IMAP4 client: continuation with no running command");
         return;
     };
-    if let Some(Chunk::Literal(literal)) = r.rest.front() {
-        let mut out = literal.clone();
-        r.rest.pop_front();
+    if matches!(r.rest.front(), Some(Chunk::Literal(_))) {
+        let Some(Chunk::Literal(literal)) = r.rest.pop_front() else {
+            unreachable!()
+        };
+        // The literal's bytes go as they are (no copy into the rest of the line).
+        transport.write(&literal);
+        let mut out = Vec::new();
         send_until_literal(&mut out, &mut r.rest);
         transport.write(&out);
         return;

@@ -13,7 +13,8 @@
 //!    whatever the chunking (one byte at a time included), so a literal of any size costs
 //!    linear time. The literal buffer starts at most [`LITERAL_PREALLOCATION`] bytes big
 //!    and grows by doubling as bytes arrive, so a server that announces a huge literal and
-//!    sends nothing costs nothing.
+//!    sends nothing costs nothing. As in Twisted, any line ending in `{n}` announces a
+//!    literal, free text included (servers do not end text that way).
 //! 2. **Grammar** (`grammar.rs`). The finished segments are tokenized into tagged,
 //!    untagged and continuation responses of [`Value`]s: atoms, numbers, quoted strings
 //!    with `\"` / `\\` escapes, literals, `NIL`, nested lists (parsed with an explicit
