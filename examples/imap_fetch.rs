@@ -27,7 +27,7 @@
 
 use torsion::defer::Deferred;
 use torsion::endpoints::{client_from_string, connect_protocol};
-use torsion::mail::imap4::{IMAP4Client, MessageSet};
+use torsion::mail::imap4::{Imap4Client, MessageSet};
 use torsion::task::{react, SystemExit};
 
 fn main() {
@@ -41,7 +41,7 @@ fn main() {
         let reactor = reactor.clone();
         Deferred::from_future(async move {
             let endpoint = client_from_string(&reactor, &strport)?;
-            let client = IMAP4Client::new();
+            let client = Imap4Client::new();
             connect_protocol(&endpoint, client.protocol()).await?;
             client.login(&username, &password).await?;
             client.select("INBOX").await?;

@@ -1,4 +1,4 @@
-//! IMAP4Client transcripts through the testing kit (no sockets): pipelining through the
+//! Imap4Client transcripts through the testing kit (no sockets): pipelining through the
 //! queue, routing of untagged responses, hooks, literals with continuation, SASL, IDLE,
 //! typed fetch results, error paths and unusual replies; one whole session at every
 //! chunking.
@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use torsion::defer::{Deferred, Failure};
 use torsion::mail::imap4::{
-    BodySection, BodyStructure, ClientProtocol, CramMd5Authenticator, Flag, IMAP4Client,
+    BodySection, BodyStructure, ClientProtocol, CramMd5Authenticator, Flag, Imap4Client,
     Imap4Error, Imap4Hooks, LoginAuthenticator, MessageSet, PlainAuthenticator, Query,
 };
 use torsion::testing::{feed, Chunking, Driver};
@@ -17,8 +17,8 @@ use torsion::testing::{feed, Chunking, Driver};
 const GREETING: &[u8] =
     b"* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5] hi\r\n";
 
-fn connected() -> (IMAP4Client, Driver<ClientProtocol>) {
-    let client = IMAP4Client::new();
+fn connected() -> (Imap4Client, Driver<ClientProtocol>) {
+    let client = Imap4Client::new();
     let server = Driver::new(client.protocol());
     server.data_received(GREETING);
     (client, server)
@@ -82,7 +82,7 @@ impl Imap4Hooks for Recorder {
 
 #[test]
 fn commands_wait_for_the_greeting_then_go_one_at_a_time_with_unique_tags() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let greeted = client.when_greeted();
     let select = client.select("INBOX");
     let flags = client.fetch_flags(&"1:2".parse().unwrap(), false);
@@ -123,7 +123,7 @@ fn commands_wait_for_the_greeting_then_go_one_at_a_time_with_unique_tags() {
 
 #[test]
 fn unsolicited_responses_reach_the_hooks() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let hooks = Rc::new(Recorder::default());
     client.set_hooks(hooks.clone());
     let server = Driver::new(client.protocol());
@@ -191,7 +191,7 @@ fn login_sends_strings_it_cannot_quote_as_literals() {
 
 #[test]
 fn login_then_select_at_once_selects_after_logging_in() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let server = Driver::new(client.protocol());
     server.data_received(b"* OK no capabilities here\r\n");
     let login = client.login("alice", "secret");
@@ -208,7 +208,7 @@ fn login_then_select_at_once_selects_after_logging_in() {
 
 #[test]
 fn login_refuses_logindisabled_and_reports_no() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let server = Driver::new(client.protocol());
     server.data_received(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\n");
     assert!(matches!(
@@ -230,7 +230,7 @@ fn login_refuses_logindisabled_and_reports_no() {
 #[cfg(feature = "tls")]
 #[test]
 fn login_upgrades_with_starttls_when_offered_and_configured() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     client.set_tls_config(Some(torsion::tls::TlsClientConfig::new("localhost")));
     let server = Driver::new(client.protocol());
     server.data_received(b"* OK [CAPABILITY IMAP4rev1 STARTTLS] hi\r\n");
@@ -285,7 +285,7 @@ fn authenticate_plain_login_and_cram_md5() {
 
 #[test]
 fn authenticate_needs_the_mechanism() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let server = Driver::new(client.protocol());
     server.data_received(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n");
     let d = client.authenticate(CramMd5Authenticator::new("a", "b"));
@@ -336,7 +336,7 @@ fn done_before_the_continuation_is_sent_after_it() {
 
 #[test]
 fn idle_move_and_uid_expunge_need_their_capabilities() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let server = Driver::new(client.protocol());
     server.data_received(b"* OK [CAPABILITY IMAP4rev1] hi\r\n");
     assert_eq!(
@@ -584,7 +584,7 @@ fn a_lost_connection_fails_everything_but_logout() {
 
 #[test]
 fn a_bye_greeting_refuses_the_connection() {
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let greeted = client.when_greeted();
     let noop = client.noop();
     let server = Driver::new(client.protocol());
@@ -594,7 +594,7 @@ fn a_bye_greeting_refuses_the_connection() {
         assert!(e.contains("BYE Too many connections"), "{e}");
     }
     // Anything but a greeting first is an error.
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let greeted = client.when_greeted();
     let server = Driver::new(client.protocol());
     server.data_received(b"A1 OK hello\r\n");
@@ -629,7 +629,7 @@ A0001 OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS] Logged in\r\n\
 + go ahead\r\nA0004 OK [APPENDUID 5 9] done\r\n\
 * BYE bye\r\nA0005 OK bye\r\n";
     let outcome = |chunking: Chunking| {
-        let client = IMAP4Client::new();
+        let client = Imap4Client::new();
         let hooks = Rc::new(Recorder::default());
         client.set_hooks(hooks.clone());
         let server = Driver::new(client.protocol());

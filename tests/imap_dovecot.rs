@@ -1,4 +1,4 @@
-//! IMAP4Client against a real Dovecot (apt package `dovecot-imapd`), started by this test
+//! Imap4Client against a real Dovecot (apt package `dovecot-imapd`), started by this test
 //! with the project's own `scripts/dovecot-start.sh` on free loopback ports and stopped
 //! (by its pid) when the test ends, pass or fail. Plain IMAP upgraded with STARTTLS, and
 //! IMAPS; login, select, fetch of each kind, search, store, copy, move, append, expunge,
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use torsion::defer::{Deferred, Failure};
 use torsion::endpoints::{client_from_string, connect_protocol};
 use torsion::mail::imap4::{
-    BodySection, BodyStructure, CramMd5Authenticator, Flag, IMAP4Client, Imap4Error, Imap4Hooks,
+    BodySection, BodyStructure, CramMd5Authenticator, Flag, Imap4Client, Imap4Error, Imap4Hooks,
     LoginAuthenticator, MessageSet, PlainAuthenticator, Query,
 };
 use torsion::tls::{TlsClientConfig, TrustRoots};
@@ -123,9 +123,9 @@ fn wait<T: 'static>(reactor: &Reactor, d: Deferred<T>) -> T {
     }
 }
 
-async fn connect(reactor: &Reactor, description: &str) -> Result<IMAP4Client, Failure> {
+async fn connect(reactor: &Reactor, description: &str) -> Result<Imap4Client, Failure> {
     let endpoint = client_from_string(reactor, description)?;
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     connect_protocol(&endpoint, client.protocol()).await?;
     Ok(client)
 }

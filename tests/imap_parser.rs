@@ -5,8 +5,7 @@
 use std::time::Instant;
 
 use torsion::mail::imap4::{
-    Limits, ParseError, Response, ResponseCode, ResponseParser, Status, StatusText, Untagged,
-    Value,
+    Limits, ParseError, Response, ResponseCode, ResponseParser, Status, StatusText, Untagged, Value,
 };
 use torsion::testing::Chunking;
 
@@ -30,7 +29,11 @@ fn parse_with(limits: Limits, pieces: &[&[u8]]) -> Outcome {
 fn parse_every_way_with(limits: Limits, data: &[u8]) -> Outcome {
     let whole = parse_with(limits, &[data]);
     for chunking in Chunking::standard(data.len()) {
-        assert_eq!(parse_with(limits, &chunking.chunks(data)), whole, "{chunking}");
+        assert_eq!(
+            parse_with(limits, &chunking.chunks(data)),
+            whole,
+            "{chunking}"
+        );
     }
     let bytes: Vec<&[u8]> = data.chunks(1).collect();
     assert_eq!(parse_with(limits, &bytes), whole, "byte by byte");
@@ -154,7 +157,10 @@ fn a_session_parses_the_same_every_way() {
             Value::Number(120)
         ])
     );
-    assert_eq!(r[10], Response::Continuation(b"Ready for literal data".to_vec()));
+    assert_eq!(
+        r[10],
+        Response::Continuation(b"Ready for literal data".to_vec())
+    );
     assert_eq!(r[11], Response::Continuation(Vec::new()));
     let Response::Tagged { status, .. } = &r[12] else {
         panic!()
@@ -208,22 +214,40 @@ a9 OK [ALERT]\r\n");
     let Response::Untagged(Untagged::Status(s)) = &r[5] else {
         panic!()
     };
-    assert_eq!((s.status, s.code.is_none(), s.text.as_str()), (Status::Ok, true, ""));
+    assert_eq!(
+        (s.status, s.code.is_none(), s.text.as_str()),
+        (Status::Ok, true, "")
+    );
     let Response::Tagged { status, .. } = &r[6] else {
         panic!()
     };
-    assert_eq!((status.code.as_ref().unwrap().name.as_str(), status.text.as_str()), ("ALERT", ""));
+    assert_eq!(
+        (
+            status.code.as_ref().unwrap().name.as_str(),
+            status.text.as_str()
+        ),
+        ("ALERT", "")
+    );
 }
 
 #[test]
 fn garbage_is_a_clear_error() {
     let cases: [(&[u8], &str); 9] = [
-        (b"HTTP/1.1 400 Bad Request\r\n", "expected OK, NO or BAD after the tag"),
-        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n", "expected a tag, '*' or '+'"),
+        (
+            b"HTTP/1.1 400 Bad Request\r\n",
+            "expected OK, NO or BAD after the tag",
+        ),
+        (
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n",
+            "expected a tag, '*' or '+'",
+        ),
         (b"* 1 FETCH (UID 1\r\n", "unterminated list"),
         (b"* 1 FETCH UID 1)\r\n", "unexpected ')'"),
         (b"* LIST () \".\" \"INBOX\r\n", "unterminated quoted string"),
-        (b"* OK [UIDVALIDITY 3 hello\r\n", "unterminated response code"),
+        (
+            b"* OK [UIDVALIDITY 3 hello\r\n",
+            "unterminated response code",
+        ),
         (b"\r\n", "empty line"),
         (b"* 1\r\n", "expected a space after the number"),
         (b"* 99999999999999999999999 EXISTS\r\n", "too large"),
@@ -249,11 +273,23 @@ fn limits_are_enforced_with_their_names() {
         max_depth: 3,
     };
     let cases: [(&[u8], &str); 5] = [
-        (b"* OK this line is longer than forty bytes, surely\r\n", "line longer than 40 bytes"),
-        (b"* 1 FETCH (BODY[] {11}\r\n", "literal of 11 bytes (the limit is 10)"),
+        (
+            b"* OK this line is longer than forty bytes, surely\r\n",
+            "line longer than 40 bytes",
+        ),
+        (
+            b"* 1 FETCH (BODY[] {11}\r\n",
+            "literal of 11 bytes (the limit is 10)",
+        ),
         (b"* X ((((1))))\r\n", "nested deeper than 3"),
-        (b"* X {1}\r\na {1}\r\nb {1}\r\nc\r\n", "more than 2 literals"),
-        (b"* X {10}\r\n0123456789 {10}\r\n0123456789 and then some more text\r\n", "response larger than 60"),
+        (
+            b"* X {1}\r\na {1}\r\nb {1}\r\nc\r\n",
+            "more than 2 literals",
+        ),
+        (
+            b"* X {10}\r\n0123456789 {10}\r\n0123456789 and then some more text\r\n",
+            "response larger than 60",
+        ),
     ];
     for (data, what) in cases {
         let (_, e) = parse_every_way_with(limits, data);
@@ -265,7 +301,9 @@ fn limits_are_enforced_with_their_names() {
     assert_eq!((r.len(), e), (1, None));
     // A huge announcement fails at once, before any byte of it arrives.
     let mut p = ResponseParser::new();
-    let e = p.feed(b"* 1 FETCH (BODY[] {18446744073709551615}\r\n").unwrap_err();
+    let e = p
+        .feed(b"* 1 FETCH (BODY[] {18446744073709551615}\r\n")
+        .unwrap_err();
     assert!(e.message().contains("the limit is 268435456"), "{e}");
     let e = ResponseParser::new()
         .feed(b"* 1 FETCH (BODY[] {99999999999999999999999}\r\n")

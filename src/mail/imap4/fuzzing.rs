@@ -11,7 +11,7 @@
 //!    commands of every kind queued: it never panics, and once the connection is closed
 //!    every command's Deferred has fired; after a parse error the connection is closing.
 
-use super::{IMAP4Client, MessageSet, ParseError, Query, Response, ResponseParser};
+use super::{Imap4Client, MessageSet, ParseError, Query, Response, ResponseParser};
 use crate::testing::fuzz::{drive_protocol, reads};
 
 fn parse_pieces(pieces: &[&[u8]]) -> (Vec<Response>, Option<ParseError>) {
@@ -40,7 +40,7 @@ pub fn imap_response(data: &[u8]) {
         );
     }
 
-    let client = IMAP4Client::new();
+    let client = Imap4Client::new();
     let set = MessageSet::range(1, 3);
     let pending = vec![
         client.login("alice", "secret"),

@@ -5,14 +5,14 @@
 //! ```no_run
 //! use torsion::defer::Deferred;
 //! use torsion::endpoints::{client_from_string, connect_protocol};
-//! use torsion::mail::imap4::{IMAP4Client, MessageSet};
+//! use torsion::mail::imap4::{Imap4Client, MessageSet};
 //! use torsion::task::react;
 //!
 //! let status = react(|reactor| {
 //!     let reactor = reactor.clone();
 //!     Deferred::from_future(async move {
 //!         let endpoint = client_from_string(&reactor, "tls:imap.example.com:993")?;
-//!         let client = IMAP4Client::new();
+//!         let client = Imap4Client::new();
 //!         connect_protocol(&endpoint, client.protocol()).await?;
 //!         client.login("alice", "secret").await?;
 //!         let inbox = client.select("INBOX").await?;
@@ -33,7 +33,7 @@
 //! * Types (`types/`): [`MessageSet`], [`Flag`], [`Envelope`], [`Address`],
 //!   [`BodyStructure`], [`BodySection`], [`Query`], [`encode_mailbox_name`] /
 //!   [`decode_mailbox_name`] (modified UTF-7).
-//! * [`IMAP4Client`] (`client/`): queued commands with unique tags, untagged responses
+//! * [`Imap4Client`] (`client/`): queued commands with unique tags, untagged responses
 //!   routed to their command, unsolicited ones to [`Imap4Hooks`]; STARTTLS, IDLE, MOVE,
 //!   UIDPLUS.
 //! * Authenticators (`auth/`): [`PlainAuthenticator`], [`LoginAuthenticator`],
@@ -43,24 +43,24 @@
 //!
 //! | Twisted (`twisted.mail.imap4`) | torsion (`torsion::mail::imap4`) |
 //! |---|---|
-//! | `IMAP4Client` | [`IMAP4Client`] (a handle) + [`ClientProtocol`] (`client.protocol()`) |
-//! | `getCapabilities(useCache)`, `noop`, `logout`, `startTLS(ctx)` | [`capability`](IMAP4Client::capability), [`noop`](IMAP4Client::noop), [`logout`](IMAP4Client::logout), [`start_tls`](IMAP4Client::start_tls) |
-//! | `IMAP4Client(contextFactory)` | [`set_tls_config`](IMAP4Client::set_tls_config) |
-//! | `login`, `authenticate(secret)` + `registerAuthenticator` | [`login`](IMAP4Client::login), [`authenticate`](IMAP4Client::authenticate)`(authenticator)` |
-//! | `select`, `examine` → dict | [`select`](IMAP4Client::select), [`examine`](IMAP4Client::examine) → [`MailboxInfo`] |
+//! | `IMAP4Client` | [`Imap4Client`] (a handle) + [`ClientProtocol`] (`client.protocol()`) |
+//! | `getCapabilities(useCache)`, `noop`, `logout`, `startTLS(ctx)` | [`capability`](Imap4Client::capability), [`noop`](Imap4Client::noop), [`logout`](Imap4Client::logout), [`start_tls`](Imap4Client::start_tls) |
+//! | `IMAP4Client(contextFactory)` | [`set_tls_config`](Imap4Client::set_tls_config) |
+//! | `login`, `authenticate(secret)` + `registerAuthenticator` | [`login`](Imap4Client::login), [`authenticate`](Imap4Client::authenticate)`(authenticator)` |
+//! | `select`, `examine` → dict | [`select`](Imap4Client::select), [`examine`](Imap4Client::examine) → [`MailboxInfo`] |
 //! | `create`, `delete`, `rename`, `subscribe`, `unsubscribe`, `list`, `lsub`, `status`, `append`, `check`, `close`, `expunge`, `namespace` | same names |
-//! | `search(*queries, uid)`, `Query`, `Or`, `Not` | [`search`](IMAP4Client::search)`(&query, uid)`, [`Query`], [`Query::or`], [`Query::not`] |
-//! | `fetchUID`, `fetchFlags`, `fetchInternalDate`, `fetchEnvelope`, `fetchBodyStructure`, `fetchMessage`, `fetchHeaders`, `fetchSize`, `fetchSpecific` | `fetch_uid` ... [`fetch_specific`](IMAP4Client::fetch_specific)`(set, &BodySection, uid)`; any items: [`fetch`](IMAP4Client::fetch) |
-//! | `setFlags`, `addFlags`, `removeFlags`, `copy` | [`set_flags`](IMAP4Client::set_flags), [`add_flags`](IMAP4Client::add_flags), [`remove_flags`](IMAP4Client::remove_flags), [`copy`](IMAP4Client::copy) |
-//! | `serverGreeting`, `newMessages`, `flagsChanged`, `modeChanged` | [`Imap4Hooks`] (and [`when_greeted`](IMAP4Client::when_greeted)) |
+//! | `search(*queries, uid)`, `Query`, `Or`, `Not` | [`search`](Imap4Client::search)`(&query, uid)`, [`Query`], [`Query::or`], [`Query::not`] |
+//! | `fetchUID`, `fetchFlags`, `fetchInternalDate`, `fetchEnvelope`, `fetchBodyStructure`, `fetchMessage`, `fetchHeaders`, `fetchSize`, `fetchSpecific` | `fetch_uid` ... [`fetch_specific`](Imap4Client::fetch_specific)`(set, &BodySection, uid)`; any items: [`fetch`](Imap4Client::fetch) |
+//! | `setFlags`, `addFlags`, `removeFlags`, `copy` | [`set_flags`](Imap4Client::set_flags), [`add_flags`](Imap4Client::add_flags), [`remove_flags`](Imap4Client::remove_flags), [`copy`](Imap4Client::copy) |
+//! | `serverGreeting`, `newMessages`, `flagsChanged`, `modeChanged` | [`Imap4Hooks`] (and [`when_greeted`](Imap4Client::when_greeted)) |
 //! | `MessageSet`, `parseIdList` | [`MessageSet`] (`"1:3,5:*".parse()`) |
 //! | `parseNestedParens`, `_FetchParser` | [`ResponseParser`], [`Value`], [`FetchData`] |
 //! | `imap4-utf-7` codec | [`encode_mailbox_name`], [`decode_mailbox_name`] |
 //! | `IMAP4Exception`, `IllegalServerResponse`, `NoSupportedAuthentication` | [`Imap4Error`] |
-//! | (not in Twisted's client) | [`idle`](IMAP4Client::idle) / [`done`](IMAP4Client::done), [`move_messages`](IMAP4Client::move_messages), [`uid_expunge`](IMAP4Client::uid_expunge), [`AppendUid`], [`CopyUid`] |
+//! | (not in Twisted's client) | [`idle`](Imap4Client::idle) / [`done`](Imap4Client::done), [`move_messages`](Imap4Client::move_messages), [`uid_expunge`](Imap4Client::uid_expunge), [`AppendUid`], [`CopyUid`] |
 //!
 //! Not here: the server side (`IMAP4Server`), `fetchSimplifiedBody` / `fetchFull` /
-//! `fetchAll` / `fetchFast` (use [`fetch`](IMAP4Client::fetch) with those macros),
+//! `fetchAll` / `fetchFast` (use [`fetch`](Imap4Client::fetch) with those macros),
 //! a command timeout (Twisted's `TimeoutMixin`: use
 //! [`Deferred::add_timeout`](crate::defer::Deferred::add_timeout)), spooling big
 //! literals to a temporary file (they stay in memory, bounded by [`Limits`]),
@@ -79,7 +79,7 @@ pub mod types;
 
 pub use auth::{Authenticator, CramMd5Authenticator, LoginAuthenticator, PlainAuthenticator};
 pub use client::{
-    AppendUid, ClientProtocol, Completed, CopyUid, FetchData, IMAP4Client, Imap4Error, Imap4Hooks,
+    AppendUid, ClientProtocol, Completed, CopyUid, FetchData, Imap4Client, Imap4Error, Imap4Hooks,
     ListEntry, MailboxInfo, MoveResult, Namespace, Namespaces, PerMessage,
 };
 pub use parser::{

@@ -8,7 +8,7 @@ use std::fmt;
 
 /// One SASL mechanism, client side (Twisted's `IClientAuthentication`).
 ///
-/// [`IMAP4Client::authenticate`](crate::mail::imap4::IMAP4Client::authenticate) sends
+/// [`Imap4Client::authenticate`](crate::mail::imap4::Imap4Client::authenticate) sends
 /// `AUTHENTICATE <name>`, then answers each continuation's decoded challenge with
 /// [`challenge_response`](Authenticator::challenge_response) (base64-encoded on the wire).
 pub trait Authenticator: fmt::Debug {

@@ -1,4 +1,4 @@
-//! The commands of [`IMAP4Client`], each returning a Deferred.
+//! The commands of [`Imap4Client`], each returning a Deferred.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -8,7 +8,7 @@ use super::error::Imap4Error;
 use super::results::{self, each, flags_value, AppendUid, Completed, CopyUid, FetchData};
 use super::results::{ListEntry, MailboxInfo, MoveResult, Namespaces};
 use super::wire::CommandLine;
-use super::{IMAP4Client, IdleState, Pending, Special};
+use super::{IdleState, Imap4Client, Pending, Special};
 use crate::defer::{fail, Deferred, Failure};
 use crate::mail::imap4::auth::Authenticator;
 use crate::mail::imap4::types::{BodySection, BodyStructure, Envelope, Flag, MessageSet, Query};
@@ -44,7 +44,7 @@ fn flag_list(flags: &[Flag]) -> String {
     format!("({})", names.join(" "))
 }
 
-impl IMAP4Client {
+impl Imap4Client {
     fn command(&self, line: CommandLine, claims: &'static [&'static str]) -> Deferred<Completed> {
         self.submit(line, claims, Special::None)
     }
@@ -104,7 +104,7 @@ impl IMAP4Client {
 
     /// The capabilities, after upgrading with STARTTLS if the server offers it, the
     /// connection is not secure yet and a TLS configuration was set.
-    async fn upgraded_capabilities(c: &IMAP4Client) -> Result<Vec<String>, Failure> {
+    async fn upgraded_capabilities(c: &Imap4Client) -> Result<Vec<String>, Failure> {
         let caps = c.capability(true).await?;
         #[cfg(feature = "tls")]
         {
@@ -119,7 +119,7 @@ impl IMAP4Client {
     }
 
     /// `LOGIN user password`, after STARTTLS when the server offers it and a TLS
-    /// configuration is set ([`set_tls_config`](IMAP4Client::set_tls_config)) and the
+    /// configuration is set ([`set_tls_config`](Imap4Client::set_tls_config)) and the
     /// connection is not secure yet (Twisted's `login`). Fails with
     /// [`Imap4Error::Unsupported`] if the server says `LOGINDISABLED`. Commands issued
     /// after it run after it.
@@ -127,7 +127,7 @@ impl IMAP4Client {
         let (user, password) = (user.to_string(), password.to_string());
         let c = self.internal();
         self.compound(async move {
-            let caps = IMAP4Client::upgraded_capabilities(&c).await?;
+            let caps = Imap4Client::upgraded_capabilities(&c).await?;
             if has(&caps, "LOGINDISABLED") {
                 let why = "LOGINDISABLED (no TLS configuration to upgrade with STARTTLS?)";
                 return Err(Failure::new(Imap4Error::Unsupported(why.into())));
@@ -142,13 +142,13 @@ impl IMAP4Client {
     /// `AUTHENTICATE` with a SASL mechanism ([`PlainAuthenticator`](crate::mail::imap4::PlainAuthenticator),
     /// [`LoginAuthenticator`](crate::mail::imap4::LoginAuthenticator),
     /// [`CramMd5Authenticator`](crate::mail::imap4::CramMd5Authenticator)), after
-    /// STARTTLS as [`login`](IMAP4Client::login) does. Fails with
+    /// STARTTLS as [`login`](Imap4Client::login) does. Fails with
     /// [`Imap4Error::Unsupported`] if the server does not announce `AUTH=<name>`.
     pub fn authenticate(&self, authenticator: impl Authenticator + 'static) -> Deferred<()> {
         let c = self.internal();
         let auth: Box<dyn Authenticator> = Box::new(authenticator);
         self.compound(async move {
-            let caps = IMAP4Client::upgraded_capabilities(&c).await?;
+            let caps = Imap4Client::upgraded_capabilities(&c).await?;
             let name = auth.name().to_string();
             if !has(&caps, &format!("AUTH={name}")) {
                 return Err(Failure::new(Imap4Error::Unsupported(format!(
@@ -287,7 +287,7 @@ impl IMAP4Client {
     fn requiring<T: 'static>(
         &self,
         capability: &'static str,
-        then: impl FnOnce(&IMAP4Client) -> Deferred<T> + 'static,
+        then: impl FnOnce(&Imap4Client) -> Deferred<T> + 'static,
     ) -> Deferred<T> {
         let unsupported = || fail(Imap4Error::Unsupported(capability.into()));
         match self.cached_capabilities() {
@@ -520,7 +520,7 @@ impl IMAP4Client {
     }
 
     /// `IDLE` (RFC 2177): fires once the server is idling; unsolicited responses then
-    /// reach the hooks until [`done`](IMAP4Client::done). Commands issued meanwhile wait
+    /// reach the hooks until [`done`](Imap4Client::done). Commands issued meanwhile wait
     /// until after `done`. Fails with [`Imap4Error::Unsupported`] if the server's
     /// capabilities are known and lack `IDLE`.
     pub fn idle(&self) -> Deferred<()> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::error::Imap4Error;
 use super::results::{flags_value, Completed};
 use super::wire::Chunk;
-use super::{send_until_literal, IMAP4Client, Imap4Hooks, Inner, Phase, Special};
+use super::{send_until_literal, Imap4Client, Imap4Hooks, Inner, Phase, Special};
 use crate::defer::Failure;
 use crate::mail::imap4::auth::base64;
 use crate::mail::imap4::parser::{Response, Status, StatusText, Untagged, Value};
@@ -60,7 +60,7 @@ fn hook(inner: &Inner, actions: &mut Vec<Action>, f: impl FnOnce(&dyn Imap4Hooks
     }
 }
 
-impl IMAP4Client {
+impl Imap4Client {
     pub(super) fn data_received(&self, transport: &Transport, data: &[u8]) {
         let mut responses = Vec::new();
         let parsed = {

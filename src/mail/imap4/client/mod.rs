@@ -1,8 +1,8 @@
-//! [`IMAP4Client`]: the client protocol (Twisted's `IMAP4Client`).
+//! [`Imap4Client`]: the client protocol (Twisted's `IMAP4Client`).
 //!
 //! # Design
 //!
-//! The client is a handle (`Rc`) on its state; [`IMAP4Client::protocol`] gives the
+//! The client is a handle (`Rc`) on its state; [`Imap4Client::protocol`] gives the
 //! [`Protocol`] that the connection owns, sharing that state. Commands are methods of
 //! the handle and return Deferreds, so they can be called from anywhere: from an `async`
 //! block awaiting them, from a callback of another command, before the connection is
@@ -169,10 +169,10 @@ pub(crate) struct Inner {
 /// Against a scripted server, through the testing kit:
 ///
 /// ```
-/// use torsion::mail::imap4::IMAP4Client;
+/// use torsion::mail::imap4::Imap4Client;
 /// use torsion::testing::Driver;
 ///
-/// let client = IMAP4Client::new();
+/// let client = Imap4Client::new();
 /// let server = Driver::new(client.protocol());
 /// server.data_received(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n");
 /// let login = client.login("alice", "secret");
@@ -182,16 +182,16 @@ pub(crate) struct Inner {
 /// assert!(client.cached_capabilities().unwrap().contains(&"IDLE".to_string()));
 /// ```
 #[derive(Clone)]
-pub struct IMAP4Client {
+pub struct Imap4Client {
     inner: Rc<RefCell<Inner>>,
     /// A handle of a compound command: its commands skip the hold.
     internal: bool,
 }
 
-impl fmt::Debug for IMAP4Client {
+impl fmt::Debug for Imap4Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = self.inner.borrow();
-        f.debug_struct("IMAP4Client")
+        f.debug_struct("Imap4Client")
             .field("phase", &inner.phase)
             .field("queued", &inner.queue.len())
             .field("running", &inner.running.as_ref().map(|r| r.tag.clone()))
@@ -199,21 +199,21 @@ impl fmt::Debug for IMAP4Client {
     }
 }
 
-impl Default for IMAP4Client {
-    fn default() -> IMAP4Client {
-        IMAP4Client::new()
+impl Default for Imap4Client {
+    fn default() -> Imap4Client {
+        Imap4Client::new()
     }
 }
 
-impl IMAP4Client {
+impl Imap4Client {
     /// A client with the default parser [`Limits`].
-    pub fn new() -> IMAP4Client {
-        IMAP4Client::with_limits(Limits::default())
+    pub fn new() -> Imap4Client {
+        Imap4Client::with_limits(Limits::default())
     }
 
     /// A client whose parser has `limits`.
-    pub fn with_limits(limits: Limits) -> IMAP4Client {
-        IMAP4Client {
+    pub fn with_limits(limits: Limits) -> Imap4Client {
+        Imap4Client {
             inner: Rc::new(RefCell::new(Inner {
                 transport: None,
                 parser: ResponseParser::with_limits(limits),
@@ -237,8 +237,8 @@ impl IMAP4Client {
     }
 
     /// A handle whose commands are part of a compound (not held behind it).
-    pub(crate) fn internal(&self) -> IMAP4Client {
-        IMAP4Client {
+    pub(crate) fn internal(&self) -> Imap4Client {
+        Imap4Client {
             inner: self.inner.clone(),
             internal: true,
         }
@@ -257,7 +257,7 @@ impl IMAP4Client {
         self.inner.borrow_mut().hooks = Some(hooks);
     }
 
-    /// The TLS configuration [`login`](IMAP4Client::login) uses to upgrade with STARTTLS
+    /// The TLS configuration [`login`](Imap4Client::login) uses to upgrade with STARTTLS
     /// when the server offers it (Twisted's `IMAP4Client(contextFactory)`). Without one,
     /// `login` never upgrades.
     #[cfg(feature = "tls")]
@@ -400,7 +400,7 @@ impl IMAP4Client {
 
 /// Ends a compound (also when its future is dropped): releases the held commands.
 struct CompoundGuard {
-    client: IMAP4Client,
+    client: Imap4Client,
 }
 
 impl Drop for CompoundGuard {
@@ -427,9 +427,9 @@ fn send_until_literal(out: &mut Vec<u8>, rest: &mut VecDeque<Chunk>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// The [`Protocol`] of an [`IMAP4Client`] (from [`IMAP4Client::protocol`]).
+/// The [`Protocol`] of an [`Imap4Client`] (from [`Imap4Client::protocol`]).
 pub struct ClientProtocol {
-    client: IMAP4Client,
+    client: Imap4Client,
 }
 
 impl fmt::Debug for ClientProtocol {
