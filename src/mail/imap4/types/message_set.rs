@@ -195,3 +195,34 @@ impl From<std::ops::RangeFrom<u32>> for MessageSet {
         MessageSet::from_last(r.start)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_refuses() {
+        for good in ["1", "*", "1:*", "3:1", "1,2,3", "1:3,5:*,7"] {
+            assert_eq!(good.parse::<MessageSet>().unwrap().to_string(), good);
+        }
+        for bad in [
+            "",
+            "0",
+            "1:",
+            ":3",
+            "a",
+            "1,,2",
+            "1:2:3",
+            "-1",
+            "99999999999",
+        ] {
+            assert!(bad.parse::<MessageSet>().is_err(), "{bad:?}");
+        }
+        let set: MessageSet = "3:1,8:*".parse().unwrap();
+        assert_eq!(set.numbers(9), [1, 2, 3, 8, 9]);
+        assert!(set.contains(2, 9) && !set.contains(5, 9));
+        assert_eq!(MessageSet::from(2..=4).to_string(), "2:4");
+        assert_eq!(MessageSet::from(6..).to_string(), "6:*");
+        assert!(MessageSet::new().is_empty());
+    }
+}

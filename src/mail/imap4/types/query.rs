@@ -282,3 +282,29 @@ impl std::fmt::Display for Query {
         f.write_str(s.strip_prefix(' ').unwrap_or(&s))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_adds_parentheses_only_where_needed() {
+        let q = Query::or(
+            Query::seen().and(Query::flagged()),
+            Query::not(Query::all()),
+        );
+        assert_eq!(q.to_string(), "OR (SEEN FLAGGED) NOT ALL");
+        let q = Query::not(Query::or(
+            Query::larger(10),
+            Query::smaller(5).and(Query::draft()),
+        ));
+        assert_eq!(q.to_string(), "NOT OR LARGER 10 (SMALLER 5 DRAFT)");
+        let q = Query::header("X-Spam", "yes")
+            .and(Query::keyword("$Junk"))
+            .and(Query::messages(MessageSet::range(1, 5)));
+        assert_eq!(q.to_string(), "HEADER \"X-Spam\" \"yes\" KEYWORD $Junk 1:5");
+        assert_eq!(Query::default().to_string(), "ALL");
+        assert!(Query::not(Query::to("josé")).needs_utf8());
+        assert!(!Query::to("jose").needs_utf8());
+    }
+}
