@@ -244,3 +244,75 @@ impl BodyStructure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::imap4::parser::{Response, ResponseParser, Untagged};
+
+    fn fetched(line: &[u8]) -> Vec<Value> {
+        let mut r = ResponseParser::new().feed(line).unwrap();
+        let Some(Response::Untagged(Untagged::Numbered { values, .. })) = r.pop() else {
+            panic!()
+        };
+        values[0].as_list().unwrap().to_vec()
+    }
+
+    #[test]
+    fn a_forwarded_message_inside_a_multipart() {
+        let items = fetched(
+            b"* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"8bit\" 5 1 NIL NIL NIL)\
+(\"message\" \"rfc822\" NIL \"<id>\" \"fwd\" \"7bit\" 99 (NIL \"inner\" ((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) NIL NIL NIL NIL NIL NIL NIL) \
+(\"image\" \"png\" (\"name\" \"a.png\") NIL NIL \"base64\" 40) 4) \"MIXED\" (\"boundary\" \"b\") NIL NIL))\r\n",
+        );
+        let body = BodyStructure::from_value(&items[1]).unwrap();
+        let BodyStructure::Multipart {
+            parts,
+            subtype,
+            extension,
+        } = &body
+        else {
+            panic!("{body:?}")
+        };
+        assert_eq!((subtype.as_str(), extension.len()), ("mixed", 3));
+        let BodyStructure::Text { fields, lines, .. } = &parts[0] else {
+            panic!()
+        };
+        assert_eq!((fields.params["charset"].as_str(), *lines), ("utf-8", 1));
+        assert_eq!(parts[0].mime_type(), "text/plain");
+        let BodyStructure::Message {
+            fields,
+            envelope,
+            body,
+            lines,
+            ..
+        } = &parts[1]
+        else {
+            panic!("{:?}", parts[1])
+        };
+        assert_eq!(
+            (fields.id.as_deref(), fields.size, *lines),
+            (Some("<id>"), 99, 4)
+        );
+        assert_eq!(envelope.subject.as_deref(), Some("inner"));
+        // A group: opened with a NIL host, closed with a NIL mailbox; kept as sent.
+        assert_eq!(envelope.from.len(), 2);
+        assert_eq!(
+            envelope.from[0].mailbox.as_deref(),
+            Some("undisclosed-recipients")
+        );
+        assert_eq!(envelope.from[0].email(), None);
+        assert_eq!(body.mime_type(), "image/png");
+    }
+
+    #[test]
+    fn malformed_shapes_are_refused() {
+        assert!(Envelope::from_value(&Value::List(vec![Value::Nil; 9])).is_none());
+        assert!(BodyStructure::from_value(&Value::Nil).is_none());
+        assert!(BodyStructure::from_value(&Value::List(vec![Value::Nil; 7])).is_none());
+        let bad_address = fetched(
+            b"* 1 FETCH (ENVELOPE (NIL NIL ((\"a\" NIL)) NIL NIL NIL NIL NIL NIL NIL))\r\n",
+        );
+        assert!(Envelope::from_value(&bad_address[1]).is_none());
+    }
+}
