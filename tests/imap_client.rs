@@ -657,3 +657,35 @@ A0001 OK [CAPABILITY IMAP4rev1 IDLE UIDPLUS] Logged in\r\n\
         assert_eq!(outcome(chunking), whole, "{chunking}");
     }
 }
+
+#[test]
+fn a_silent_server_times_out_but_an_idle_does_not() {
+    use std::time::Duration;
+    use torsion::time::Clock;
+
+    let clock = Clock::new();
+    let (client, server) = connected();
+    client.set_time(Rc::new(clock.clone()));
+    client.set_timeout(Some(Duration::from_secs(10)));
+    clock.advance(Duration::from_secs(60)); // nothing running: no timeout
+    let idling = client.idle();
+    server.data_received(b"+ idling\r\n");
+    value(&idling);
+    clock.advance(Duration::from_secs(60)); // idling: no timeout
+    let done = client.done();
+    clock.advance(Duration::from_secs(9));
+    server.data_received(b"* 3 EXISTS\r\n"); // the server spoke: the wait starts again
+    clock.advance(Duration::from_secs(9));
+    assert!(!done.called());
+    let queued = client.noop();
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        failure(&done),
+        Imap4Error::TimedOut(Duration::from_secs(10))
+    );
+    assert_eq!(
+        failure(&queued),
+        Imap4Error::TimedOut(Duration::from_secs(10))
+    );
+    assert!(server.transport().disconnecting() || server.is_closed());
+}

@@ -324,6 +324,8 @@ fn messages(reactor: &Reactor, d: &Dovecot) {
     let r = reactor.clone();
     let outcome = Deferred::from_future(async move {
         let c = connect(&r, &description).await?;
+        // On the reactor's clock; never reached by a server that answers.
+        c.set_timeout(Some(Duration::from_secs(20)));
         c.login("alice", "secret").await?;
         let examined = c.examine("INBOX").await?;
         assert!(!examined.read_write);
@@ -480,6 +482,7 @@ fn idle_sees_an_append_from_another_connection(reactor: &Reactor, d: &Dovecot) {
     let outcome = Deferred::from_future(async move {
         let watcher = connect(&r, &description).await?;
         watcher.set_hooks(hooks.clone());
+        watcher.set_timeout(Some(Duration::from_secs(20))); // not while idling
         watcher.login("alice", "secret").await?;
         let before = watcher.select("INBOX").await?.exists;
         let woken = Deferred::new();

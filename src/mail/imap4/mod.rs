@@ -46,6 +46,7 @@
 //! | `IMAP4Client` | [`Imap4Client`] (a handle) + [`ClientProtocol`] (`client.protocol()`) |
 //! | `getCapabilities(useCache)`, `noop`, `logout`, `startTLS(ctx)` | [`capability`](Imap4Client::capability), [`noop`](Imap4Client::noop), [`logout`](Imap4Client::logout), [`start_tls`](Imap4Client::start_tls) |
 //! | `IMAP4Client(contextFactory)` | [`set_tls_config`](Imap4Client::set_tls_config) |
+//! | `IMAP4Client.timeout` (`TimeoutMixin`) | [`set_timeout`](Imap4Client::set_timeout) ([`Imap4Error::TimedOut`]) |
 //! | `login`, `authenticate(secret)` + `registerAuthenticator` | [`login`](Imap4Client::login), [`authenticate`](Imap4Client::authenticate)`(authenticator)` |
 //! | `select`, `examine` → dict | [`select`](Imap4Client::select), [`examine`](Imap4Client::examine) → [`MailboxInfo`] |
 //! | `create`, `delete`, `rename`, `subscribe`, `unsubscribe`, `list`, `lsub`, `status`, `append`, `check`, `close`, `expunge`, `namespace` | same names |
@@ -61,8 +62,7 @@
 //!
 //! Not here: the server side (`IMAP4Server`), `fetchSimplifiedBody` / `fetchFull` /
 //! `fetchAll` / `fetchFast` (use [`fetch`](Imap4Client::fetch) with those macros),
-//! a command timeout (Twisted's `TimeoutMixin`: use
-//! [`Deferred::add_timeout`](crate::defer::Deferred::add_timeout)), spooling big
+//! spooling big
 //! literals to a temporary file (they stay in memory, bounded by [`Limits`]),
 //! `LITERAL+`, `CONDSTORE`, `COMPRESS`.
 //!

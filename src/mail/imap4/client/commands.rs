@@ -583,6 +583,8 @@ impl Imap4Client {
                 }
             }
         }
+        drop(s);
+        self.rearm();
         d
     }
 }

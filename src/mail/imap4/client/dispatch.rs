@@ -79,6 +79,8 @@ impl Imap4Client {
         if let Err(e) = parsed {
             self.fatal(transport, Imap4Error::Parse(e));
         }
+        // The server spoke: the timeout starts again (or stops).
+        self.rearm();
     }
 
     /// Fails every pending command with `error` and closes the connection.
@@ -104,6 +106,9 @@ impl Imap4Client {
         let mut actions: Vec<Action> = Vec::new();
         {
             let mut inner = self.inner.borrow_mut();
+            if let Some(timer) = inner.timer.take() {
+                let _ = timer.cancel();
+            }
             let error = match &inner.phase {
                 Phase::Closed(first) => first.clone(),
                 _ => error,

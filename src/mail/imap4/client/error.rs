@@ -25,6 +25,10 @@ pub enum Imap4Error {
     ConnectionLost(String),
     /// STARTTLS could not be started.
     Tls(String),
+    /// The server sent nothing for this long while a command waited
+    /// ([`set_timeout`](crate::mail::imap4::Imap4Client::set_timeout)); the connection
+    /// is closed.
+    TimedOut(std::time::Duration),
     /// The command was used wrongly (`done` without `idle`, an empty message set ...).
     Usage(String),
 }
@@ -39,6 +43,7 @@ impl fmt::Display for Imap4Error {
             Imap4Error::Unsupported(t) => write!(f, "not supported by the IMAP4 server: {t}"),
             Imap4Error::ConnectionLost(t) => write!(f, "IMAP4 connection lost: {t}"),
             Imap4Error::Tls(t) => write!(f, "IMAP4 STARTTLS failed: {t}"),
+            Imap4Error::TimedOut(d) => write!(f, "IMAP4 server silent for {d:?}"),
             Imap4Error::Usage(t) => write!(f, "IMAP4 client misuse: {t}"),
         }
     }

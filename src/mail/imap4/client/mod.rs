@@ -157,6 +157,9 @@ pub(crate) struct Inner {
     hooks: Option<Rc<dyn Imap4Hooks>>,
     bye: Option<String>,
     idle: Option<Rc<RefCell<IdleState>>>,
+    timeout: Option<std::time::Duration>,
+    time: Option<Rc<dyn crate::time::ReactorTime>>,
+    timer: Option<crate::time::DelayedCall>,
     #[cfg(feature = "tls")]
     tls_config: Option<crate::tls::TlsClientConfig>,
 }
@@ -229,6 +232,9 @@ impl Imap4Client {
                 hooks: None,
                 bye: None,
                 idle: None,
+                timeout: None,
+                time: None,
+                timer: None,
                 #[cfg(feature = "tls")]
                 tls_config: None,
             })),
@@ -263,6 +269,74 @@ impl Imap4Client {
     #[cfg(feature = "tls")]
     pub fn set_tls_config(&self, config: Option<crate::tls::TlsClientConfig>) {
         self.inner.borrow_mut().tls_config = config;
+    }
+
+    /// Fails every pending command with [`Imap4Error::TimedOut`] and closes the connection
+    /// when a command has waited `timeout` without a byte from the server (Twisted's
+    /// `IMAP4Client.timeout`, a `TimeoutMixin`); `None` (the default) waits forever. Not
+    /// while idling: an `IDLE` waits for news as long as it takes. The clock is the
+    /// connection's reactor, or the one given to [`set_time`](Imap4Client::set_time).
+    pub fn set_timeout(&self, timeout: Option<std::time::Duration>) {
+        self.inner.borrow_mut().timeout = timeout;
+        self.rearm();
+    }
+
+    /// The clock for [`set_timeout`](Imap4Client::set_timeout) (tests: a
+    /// [`Clock`](crate::time::Clock)); by default the connection's reactor.
+    pub fn set_time(&self, time: Rc<dyn crate::time::ReactorTime>) {
+        self.inner.borrow_mut().time = Some(time);
+    }
+
+    /// Restarts the timeout: armed while a command waits for the server (not idling).
+    pub(crate) fn rearm(&self) {
+        let (old, new) = {
+            let mut inner = self.inner.borrow_mut();
+            let old = inner.timer.take();
+            let waiting = inner.running.as_ref().is_some_and(|r| match &r.special {
+                Special::Idle(state) => {
+                    let state = state.borrow();
+                    !state.continued || state.done_requested
+                }
+                _ => true,
+            });
+            let time = match (&inner.time, &inner.transport) {
+                (Some(t), _) => Some(t.clone()),
+                (None, Some(t)) => t
+                    .reactor()
+                    .map(|r| Rc::new(r) as Rc<dyn crate::time::ReactorTime>),
+                (None, None) => None,
+            };
+            let new = match (inner.timeout, time) {
+                (Some(timeout), Some(time)) if waiting && matches!(inner.phase, Phase::Ready) => {
+                    Some((timeout, time))
+                }
+                _ => None,
+            };
+            (old, new)
+        };
+        if let Some(old) = old {
+            let _ = old.cancel();
+        }
+        if let Some((timeout, time)) = new {
+            let weak = Rc::downgrade(&self.inner);
+            let call = time.call_later_fn(
+                timeout,
+                crate::time::LocalFn::new(move || {
+                    let Some(inner) = weak.upgrade() else {
+                        return;
+                    };
+                    let client = Imap4Client {
+                        inner,
+                        internal: false,
+                    };
+                    client.inner.borrow_mut().timer = None;
+                    if let Some(t) = client.transport() {
+                        client.fatal(&t, Imap4Error::TimedOut(timeout));
+                    }
+                }),
+            );
+            self.inner.borrow_mut().timer = Some(call);
+        }
     }
 
     /// Fires with the greeting's capabilities (empty if it announced none) once the
@@ -358,8 +432,8 @@ impl Imap4Client {
 
     /// Sends the next queued command if none is running.
     pub(crate) fn pump(&self) {
-        let mut inner = self.inner.borrow_mut();
-        let inner = &mut *inner;
+        let mut guard = self.inner.borrow_mut();
+        let inner = &mut *guard;
         if inner.running.is_some() || !matches!(inner.phase, Phase::Ready) {
             return;
         }
@@ -380,6 +454,8 @@ impl Imap4Client {
             special: p.special,
             finish: p.finish,
         });
+        drop(guard);
+        self.rearm();
     }
 
     /// Runs `future` as a compound command: user commands issued meanwhile wait for it.
