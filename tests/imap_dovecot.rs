@@ -151,6 +151,8 @@ impl Imap4Hooks for News {
     }
 }
 
+/// The example, built now with this test's features: a binary left by another build
+/// (`cargo build --no-default-features`, say) may lack TLS. A no-op when it is fresh.
 fn example_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let path = exe
@@ -159,13 +161,26 @@ fn example_binary() -> PathBuf {
         .parent()
         .unwrap()
         .join("examples/imap_fetch");
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "imap_fetch"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build --example imap_fetch");
-        assert!(status.success());
+    let mut args = vec!["build", "--example", "imap_fetch"];
+    if !cfg!(debug_assertions) {
+        args.push("--release"); // the profile this test was built with
+    }
+    let mut build = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .spawn()
+        .expect("cargo build --example imap_fetch");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Some(status) = build.try_wait().unwrap() {
+            assert!(status.success(), "building the imap_fetch example failed");
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = build.kill();
+            panic!("building the imap_fetch example took over 10 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     path
 }
