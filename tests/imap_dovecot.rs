@@ -165,7 +165,21 @@ fn example_binary() -> PathBuf {
     if !cfg!(debug_assertions) {
         args.push("--release"); // the profile this test was built with
     }
-    let mut build = Command::new(env!("CARGO"))
+    // The environment of a shell, not the one cargo gives tests: build scripts (ring's)
+    // watch variables that cargo sets for this process, and would rerun on every switch.
+    let mut build = Command::new(env!("CARGO"));
+    build.env_clear();
+    for (key, value) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        let cargo_set = (key_text.starts_with("CARGO_") && key_text != "CARGO_HOME")
+            || key_text == "CARGO"
+            || key_text == "LD_LIBRARY_PATH"
+            || key_text.starts_with("RUSTC");
+        if !cargo_set {
+            build.env(key, value);
+        }
+    }
+    let mut build = build
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .spawn()
