@@ -51,6 +51,7 @@
 pub mod buffer;
 pub mod defer;
 pub mod endpoints;
+pub mod mail;
 pub mod manual;
 pub mod protocol;
 pub mod protocols;

@@ -1,10 +1,12 @@
-//! The committed seed corpus of each `protocols::basic` fuzz target (`fuzz/corpus/<target>/`)
+//! The committed seed corpus of each fuzz target (`fuzz/corpus/<target>/`: the
+//! `protocols::basic` ones and `mail::imap4`'s `imap_response`)
 //! run through the same entry points as the fuzzer, under plain `cargo test` on stable.
 //! Inputs the fuzzer finds (and minimises) are added to the corpus as regression tests.
 
 use std::fs;
 use std::path::Path;
 
+use torsion::mail::imap4::fuzzing::imap_response;
 use torsion::protocols::basic::fuzzing;
 
 fn run_corpus(target: &str, entry: fn(&[u8])) {
@@ -43,6 +45,11 @@ fn int_strings_corpus() {
 }
 
 #[test]
+fn imap_response_corpus() {
+    run_corpus("imap_response", imap_response);
+}
+
+#[test]
 fn the_entry_points_take_any_bytes() {
     // A cheap stand-in for the fuzzer on stable: pseudo-random inputs of every length.
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -64,5 +71,6 @@ fn the_entry_points_take_any_bytes() {
         fuzzing::line_only(&data);
         fuzzing::netstring(&data);
         fuzzing::int_strings(&data);
+        imap_response(&data);
     }
 }

@@ -63,7 +63,8 @@
 //! | `connectProtocol(endpoint, p)` | [`connect_protocol`](crate::endpoints::connect_protocol) |
 //!
 //! The Deferred names are mapped in [`crate::defer`]'s module docs; endpoint classes in
-//! [`crate::endpoints`]'s.
+//! [`crate::endpoints`]'s; `twisted.mail.imap4` (`IMAP4Client`, `MessageSet`, `Query`,
+//! the authenticators) in [`crate::mail::imap4`]'s.
 //!
 //! Not (yet) here: `resolve` (connectors resolve names themselves, off the reactor thread),
 //! `getThreadPool` (the pool is internal), persist events.
