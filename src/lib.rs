@@ -62,6 +62,7 @@ pub mod time;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;
+pub mod web;
 
 pub use defer::{Deferred, Failure};
 pub use reactor::Reactor;
