@@ -197,6 +197,7 @@ impl ChannelShared {
                 r.st.borrow_mut().content.extend_from_slice(d);
             }
         });
+        drop(current); // (so the previous request's state can be reused below)
         match progress {
             Progress::NeedMore => {
                 st.pos += n;
