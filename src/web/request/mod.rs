@@ -13,6 +13,7 @@ use crate::protocol::Address;
 use crate::transport::{Producer, ProducerError};
 use crate::web::http::parse_http_date;
 
+pub(crate) use forms::trim as forms_trim;
 pub use forms::{
     header_param, parse_cookies_into, parse_multipart_into, parse_qs_into, percent_decode,
     percent_decode_into, Args,
