@@ -27,7 +27,7 @@ use std::fmt;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
-use super::http::{reason_phrase, Framer, Framing, FramingError, Progress};
+use super::http::{reason_phrase, DateBatch, Framer, Framing, FramingError, Progress};
 use super::request::state::State;
 use super::site::{combined_log_line, dispatch, SiteInner};
 use super::Request;
@@ -253,6 +253,7 @@ impl ChannelShared {
             }
             st.processing = true;
         }
+        let batch = DateBatch::begin();
         loop {
             match self.step() {
                 Step::Stop => break,
@@ -260,6 +261,7 @@ impl ChannelShared {
                 Step::Dispatch(request) => dispatch(&self.site.root, &request),
             }
         }
+        drop(batch);
         let mut st = self.st.borrow_mut();
         st.processing = false;
         // Compact the input buffer.

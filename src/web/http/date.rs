@@ -107,10 +107,11 @@ pub fn unix_now() -> u64 {
 thread_local! {
     static CACHED: Cell<(u64, [u8; HTTP_DATE_LEN])> =
         const { Cell::new((u64::MAX, [0; HTTP_DATE_LEN])) };
+    /// Inside a [`DateBatch`]: the cached value is fresh enough.
+    static BATCH: Cell<u32> = const { Cell::new(0) };
 }
 
-/// The `Date` header value for now, formatted at most once per second per thread.
-pub fn date_now() -> [u8; HTTP_DATE_LEN] {
+fn refresh() -> [u8; HTTP_DATE_LEN] {
     let now = unix_now();
     CACHED.with(|c| {
         let (secs, text) = c.get();
@@ -121,4 +122,36 @@ pub fn date_now() -> [u8; HTTP_DATE_LEN] {
         c.set((now, text));
         text
     })
+}
+
+/// The `Date` header value for now, formatted at most once per second per thread. Inside
+/// a [`DateBatch`] the clock is not even read: the value read when the batch began is used.
+pub fn date_now() -> [u8; HTTP_DATE_LEN] {
+    if BATCH.with(Cell::get) > 0 {
+        let (secs, text) = CACHED.with(Cell::get);
+        if secs != u64::MAX {
+            return text;
+        }
+    }
+    refresh()
+}
+
+/// While alive, [`date_now`] answers from the value read when it was made: a connection
+/// answering the pipelined requests of one read reads the clock once, not per response.
+#[derive(Debug)]
+pub struct DateBatch(());
+
+impl DateBatch {
+    /// Reads the clock and starts a batch.
+    pub fn begin() -> DateBatch {
+        refresh();
+        BATCH.with(|b| b.set(b.get() + 1));
+        DateBatch(())
+    }
+}
+
+impl Drop for DateBatch {
+    fn drop(&mut self) {
+        BATCH.with(|b| b.set(b.get().saturating_sub(1)));
+    }
 }

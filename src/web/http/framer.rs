@@ -89,6 +89,16 @@ impl Framer {
         self.body_seen
     }
 
+    fn head_done(&mut self, len: usize) -> (usize, Progress) {
+        self.body_seen = 0;
+        self.state = match self.head.framing {
+            Framing::None | Framing::Length(0) => State::Complete,
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::Chunked(ChunkedDecoder::new(self.limits.max_chunk_line)),
+        };
+        (len, Progress::Head)
+    }
+
     fn failed(&mut self, e: FramingError) -> (usize, Progress) {
         self.state = State::Failed(e);
         (0, Progress::Failed(e))
@@ -105,6 +115,15 @@ impl Framer {
                 (0, Progress::Complete)
             }
             State::Head { scanned } => {
+                if *scanned == 0 {
+                    // Most heads arrive whole: parse at once, and scan for the end (below)
+                    // only if that did not complete, so bytes trickling in cost O(n).
+                    // An error is only reported once the end is there (below), so the
+                    // verdict does not depend on how the input was cut.
+                    if let Ok(Some(len)) = parse_head(input, &self.limits, &mut self.head) {
+                        return self.head_done(len);
+                    }
+                }
                 let Some(end) = find_head_end(input, *scanned) else {
                     if input.len() > self.limits.max_head_bytes {
                         return self.failed(FramingError::HeadTooLarge);
@@ -122,17 +141,7 @@ impl Framer {
                         }
                         (0, Progress::NeedMore)
                     }
-                    Ok(Some(len)) => {
-                        self.body_seen = 0;
-                        self.state = match self.head.framing {
-                            Framing::None | Framing::Length(0) => State::Complete,
-                            Framing::Length(n) => State::Length(n),
-                            Framing::Chunked => {
-                                State::Chunked(ChunkedDecoder::new(self.limits.max_chunk_line))
-                            }
-                        };
-                        (len, Progress::Head)
-                    }
+                    Ok(Some(len)) => self.head_done(len),
                 }
             }
             State::Length(left) => {

@@ -2,6 +2,7 @@
 //! rules (the ones httparse leaves to its caller) and records what the server needs.
 
 use std::fmt;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use super::Limits;
@@ -167,11 +168,14 @@ pub fn parse_head(
     limits: &Limits,
     head: &mut Head,
 ) -> Result<Option<usize>, FramingError> {
-    let mut storage = [httparse::EMPTY_HEADER; HEADER_ARRAY];
+    // Uninitialised storage: zeroing 256 headers per request would cost more than the
+    // parse itself.
+    let mut storage: [MaybeUninit<httparse::Header<'_>>; HEADER_ARRAY] =
+        [const { MaybeUninit::uninit() }; HEADER_ARRAY];
     let max = limits.max_headers.min(HEADER_ARRAY);
-    let mut req = httparse::Request::new(&mut storage[..max]);
+    let mut req = httparse::Request::new(&mut []);
     let window = &buf[..buf.len().min(limits.max_head_bytes)];
-    let len = match req.parse(window) {
+    let len = match req.parse_with_uninit_headers(window, &mut storage[..max]) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if window.len() < buf.len() => {
             return Err(FramingError::HeadTooLarge)

@@ -29,7 +29,7 @@ mod limits;
 mod status;
 
 pub use chunked::{ChunkError, ChunkedDecoder};
-pub use date::{date_now, format_http_date, parse_http_date, unix_now, HTTP_DATE_LEN};
+pub use date::{date_now, format_http_date, parse_http_date, unix_now, DateBatch, HTTP_DATE_LEN};
 pub use framer::{Framer, Progress};
 pub use head::{
     find_head_end, parse_content_length, parse_head, Framing, FramingError, Head, HEADER_ARRAY,

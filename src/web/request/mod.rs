@@ -456,8 +456,7 @@ impl Request {
         let Some(t) = st.transport.clone() else {
             return;
         };
-        let pieces = st.frame(data);
-        t.write_sequence(&pieces);
+        write_pieces(&t, st.frame(data));
         st.wbuf.clear();
     }
 
@@ -475,8 +474,7 @@ impl Request {
                 let Some(t) = st.transport.clone() else {
                     return;
                 };
-                let pieces = st.frame(body);
-                t.write_sequence(&pieces);
+                write_pieces(&t, st.frame(body));
                 st.wbuf.clear();
             } else {
                 drop(st);
@@ -587,6 +585,13 @@ impl Request {
         for d in notify {
             let _ = d.errback(Failure::new(ClientGone));
         }
+    }
+}
+
+fn write_pieces(t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
+    match pieces {
+        [a, b""] => t.write(a),
+        pieces => t.write_sequence(&pieces),
     }
 }
 

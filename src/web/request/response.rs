@@ -4,6 +4,9 @@
 use super::state::State;
 use crate::web::http::{bodiless, date_now, reason_phrase};
 
+/// Bodies up to this size are copied behind the head, so a response is one transport write.
+const COPY_LIMIT: usize = 16 * 1024;
+
 fn push_u64(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
@@ -130,6 +133,10 @@ impl State {
             self.wbuf.extend_from_slice(b"\r\n");
             self.wbuf.extend_from_slice(data);
             self.wbuf.extend_from_slice(b"\r\n");
+            [&self.wbuf, b""]
+        } else if data.len() <= COPY_LIMIT {
+            // One write of head and body: cheaper than two for small bodies.
+            self.wbuf.extend_from_slice(data);
             [&self.wbuf, b""]
         } else {
             [&self.wbuf, data]

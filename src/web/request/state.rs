@@ -109,7 +109,11 @@ impl State {
         };
         for seg in path.split(|&c| c == b'/').skip(1) {
             let start = self.seg_bytes.len();
-            super::forms::percent_decode_into(seg, false, &mut self.seg_bytes);
+            if seg.contains(&b'%') {
+                super::forms::percent_decode_into(seg, false, &mut self.seg_bytes);
+            } else {
+                self.seg_bytes.extend_from_slice(seg);
+            }
             self.segs.push(start..self.seg_bytes.len());
         }
     }
