@@ -87,11 +87,29 @@ pub struct Head {
     pub expect_continue: bool,
 }
 
-/// Where the end of a head (an empty line) is in `buf`, scanning from `from`: the index
-/// just past it. Lets a caller skip httparse until a whole head is there, so a head that
-/// arrives one byte at a time costs O(n), not O(n²).
+/// Where the end of a head (an empty line after the request line) is in `buf`, scanning
+/// from `from`: the index just past it. Lets a caller skip httparse until a whole head is
+/// there, so a head that arrives one byte at a time costs O(n), not O(n²). Empty lines
+/// before the request line (which httparse skips, as RFC 9112 §2.2 allows) do not count
+/// as an end.
+///
+/// # Examples
+///
+/// ```
+/// use torsion::web::http::find_head_end;
+/// assert_eq!(find_head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest", 0), Some(27));
+/// assert_eq!(find_head_end(b"\r\n\r\nGET / HTTP/1.1\r\n", 0), None);
+/// ```
 pub fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
-    let mut i = from.saturating_sub(2);
+    let mut skip = 0;
+    loop {
+        match &buf[skip..] {
+            [b'\n', ..] => skip += 1,
+            [b'\r', b'\n', ..] => skip += 2,
+            _ => break,
+        }
+    }
+    let mut i = from.saturating_sub(2).max(skip);
     while let Some(p) = buf
         .get(i..)
         .and_then(|b| b.iter().position(|&c| c == b'\n'))

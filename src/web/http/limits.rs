@@ -31,7 +31,7 @@ pub const MAX_OUTPUT_BACKLOG: usize = 256 * 1024;
 /// use std::time::Duration;
 /// use torsion::web::http::Limits;
 ///
-/// let limits = Limits { max_body_bytes: 1 << 20, header_timeout: Duration::from_secs(5), ..Limits::default() };
+/// let limits = Limits { max_body_bytes: 1 << 20, header_timeout: Some(Duration::from_secs(5)), ..Limits::default() };
 /// assert_eq!(limits.max_headers, 100);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
