@@ -343,3 +343,53 @@ fn a_request_being_answered_is_not_timed_out() {
     f.clock.advance(Duration::from_secs(60));
     assert!(d.transport().disconnecting());
 }
+
+#[test]
+fn async_bodies_and_the_access_log() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use torsion::defer::Deferred;
+    use torsion::testing::Driver;
+    use torsion::web::{Rendered, Request, Resource, Site, SiteOptions};
+
+    struct Awaits(Deferred<u32>);
+    impl Resource for Awaits {
+        fn is_leaf(&self) -> bool {
+            true
+        }
+        fn render_get(&self, _: &Request) -> Rendered {
+            let d = self.0.clone();
+            Rendered::from_future(async move {
+                let n = d.await?;
+                Ok(format!("n={n}").into_bytes())
+            })
+        }
+    }
+    let input = Deferred::new();
+    let lines = Rc::new(RefCell::new(Vec::new()));
+    let sink = lines.clone();
+    let options = SiteOptions {
+        access_log: Some(Rc::new(move |line: &str| {
+            sink.borrow_mut().push(line.to_string())
+        })),
+        ..SiteOptions::default()
+    };
+    let site = Site::with_options(Rc::new(Awaits(input.clone())), options);
+    let d = Driver::new(site.channel());
+    d.data_received(
+        b"GET /x?y=\"z\" HTTP/1.1\r\nHost: x\r\nUser-Agent: t/1\r\nReferer: http://r/\r\n\r\n",
+    );
+    assert_eq!(d.written(), b"");
+    input.callback(7).unwrap();
+    let r = parse_responses(&d.take_written(), &[]);
+    assert_eq!(r[0].body, b"n=7");
+    let lines = lines.borrow();
+    assert_eq!(lines.len(), 1);
+    // host - - [date] "request line" status bytes "referer" "user-agent"
+    let line = &lines[0];
+    assert!(line.starts_with("- - - ["), "{line}"); // (an in-memory peer has no IP)
+    assert!(
+        line.ends_with("] \"GET /x?y=%22z%22 HTTP/1.1\" 200 3 \"http://r/\" \"t/1\""),
+        "{line}"
+    );
+}

@@ -56,7 +56,8 @@
 //! | `connectProtocol(endpoint, p)` | [`connect_protocol`](crate::endpoints::connect_protocol) |
 //!
 //! The Deferred names are mapped in [`crate::defer`]'s module docs; endpoint classes in
-//! [`crate::endpoints`]'s.
+//! [`crate::endpoints`]'s; twisted.web (`Resource`, `Site`, `Request`, `static.File`) in
+//! [`crate::web`]'s.
 //!
 //! Not (yet) here: `resolve` (connectors resolve names themselves, off the reactor thread),
 //! `getThreadPool` (the pool is internal), persist events.

@@ -59,6 +59,8 @@ struct ChanState {
     first: bool,
     head_started: Option<Duration>,
     last_activity: Duration,
+    /// A request finished since `last_activity` was last set.
+    activity: bool,
 }
 
 /// One HTTP/1.1 connection of a [`Site`](super::Site): the protocol its factory builds.
@@ -97,6 +99,7 @@ impl HttpChannel {
                 first: true,
                 head_started: None,
                 last_activity: Duration::ZERO,
+                activity: false,
             }),
         });
         HttpChannel { shared }
@@ -154,7 +157,7 @@ impl ChannelShared {
                 return;
             }
             st.in_flight = false;
-            st.last_activity = Self::now(&st);
+            st.activity = true; // (the time is read once, at the end of `process`)
             if !keep_alive || st.closing {
                 st.closing = true;
                 if let Some(t) = &st.transport {
@@ -273,6 +276,9 @@ impl ChannelShared {
             st.inbuf.drain(..pos);
             st.pos = 0;
         }
+        if std::mem::take(&mut st.activity) {
+            st.last_activity = Self::now(&st);
+        }
         let waiting = st.inbuf.len() - st.pos;
         if st.framer.between_requests() && waiting > 0 {
             if st.head_started.is_none() {
@@ -314,16 +320,15 @@ impl ChannelShared {
         let Some(deadline) = self.deadline(st) else {
             return; // a running timer finds nothing to do and is not re-armed
         };
-        let now = clock.now();
         match &st.timer {
             Some(call) if call.active() && call.time() <= deadline => {}
             Some(call) if call.active() => {
-                let _ = call.reset(deadline.saturating_sub(now));
+                let _ = call.reset(deadline.saturating_sub(clock.now()));
             }
             _ => {
                 let me = self.me.clone();
                 st.timer = Some(clock.call_later_fn(
-                    deadline.saturating_sub(now),
+                    deadline.saturating_sub(clock.now()),
                     LocalFn::new(move || {
                         if let Some(c) = me.upgrade() {
                             c.timer_fired();

@@ -64,10 +64,16 @@ impl State {
         }
         let w = &mut self.wbuf;
         w.clear();
-        w.extend_from_slice(b"HTTP/1.1 ");
-        push_u64(w, u64::from(code));
-        w.push(b' ');
         match &self.reason {
+            None if code == 200 => w.extend_from_slice(b"HTTP/1.1 200 OK"),
+            _ => {
+                w.extend_from_slice(b"HTTP/1.1 ");
+                push_u64(w, u64::from(code));
+                w.push(b' ');
+            }
+        }
+        match &self.reason {
+            None if code == 200 => {}
             Some(r) if !self.not_modified => {
                 w.extend(
                     r.bytes()
