@@ -393,3 +393,31 @@ fn async_bodies_and_the_access_log() {
         "{line}"
     );
 }
+
+#[test]
+fn a_client_that_does_not_read_stops_the_answers_until_it_does() {
+    let limits = Limits {
+        max_output_backlog: 2000,
+        ..Limits::default()
+    };
+    let f = fixture(limits);
+    let d = f.driver();
+    d.data_received(&GET.repeat(100));
+    let first = d.written().len();
+    assert!(
+        first > 2000 && first < 3000,
+        "stopped just past the backlog limit: {first}"
+    );
+    assert!(f.counter.n.get() < 100);
+    let mut out = Vec::new();
+    for _ in 0..1000 {
+        out.extend(d.take_written());
+        if !d.run_pending() && d.written().is_empty() {
+            break;
+        }
+    }
+    out.extend(d.take_written());
+    let r = parse_responses(&out, &[]);
+    assert_eq!(r.len(), 100);
+    assert_eq!(r[99].body, b"I am request #100\n");
+}

@@ -9,8 +9,8 @@
 //!   request order without a reorder buffer. Beyond `Limits::max_pipelined_bytes` of
 //!   waiting input, reading pauses; it resumes once the buffer is consumed.
 //! * **Bounded output.** Before answering the next pipelined request, a channel whose
-//!   transport holds more than `Limits::max_output_backlog` unsent bytes waits (as a push
-//!   producer) until it drains: a client that sends without reading cannot grow memory.
+//!   transport holds more than `Limits::max_output_backlog` unsent bytes waits (as a pull
+//!   producer, asked again whenever the buffer empties) until it drains: a client that sends without reading cannot grow memory.
 //! * **Errors close.** A framing error is answered with its status and `Connection: close`;
 //!   nothing read after it is looked at.
 //! * **Timeouts without timer churn.** One timer per connection, armed for the earliest
@@ -33,7 +33,7 @@ use super::site::{combined_log_line, dispatch, SiteInner};
 use super::Request;
 use crate::protocol::{ConnectionLost, Protocol};
 use crate::time::{DelayedCall, LocalFn, ReactorTime};
-use crate::transport::{Producer, PushProducer, Transport};
+use crate::transport::{Producer, PullProducer, Transport};
 
 pub(crate) struct ChannelShared {
     site: Rc<SiteInner>,
@@ -112,23 +112,28 @@ enum Step {
     Dispatch(Request),
 }
 
-/// Waits for the output to drain (see the module docs).
+/// Waits for the output to drain (see the module docs): a pull producer, asked again each
+/// time the transport's buffer empties, whatever the watermarks.
 struct DrainWaiter(Weak<ChannelShared>);
 
-impl PushProducer for DrainWaiter {
-    fn pause_producing(&self) {}
+impl PullProducer for DrainWaiter {
     fn resume_producing(&self) {
-        if let Some(c) = self.0.upgrade() {
-            let t = {
-                let mut st = c.st.borrow_mut();
-                st.draining = false;
-                st.transport.clone()
+        let Some(c) = self.0.upgrade() else {
+            return;
+        };
+        let t = {
+            let mut st = c.st.borrow_mut();
+            let Some(t) = st.transport.clone() else {
+                return;
             };
-            if let Some(t) = t {
-                t.unregister_producer();
+            if !st.draining || t.write_buffer_len() > st.framer.limits().max_output_backlog {
+                return; // still too much queued: asked again once it is sent
             }
-            c.process();
-        }
+            st.draining = false;
+            t
+        };
+        t.unregister_producer();
+        c.process();
     }
     fn stop_producing(&self) {}
 }
@@ -187,8 +192,8 @@ impl ChannelShared {
             && st.pos < st.inbuf.len()
             && t.write_buffer_len() > st.framer.limits().max_output_backlog
         {
-            let waiter: Rc<dyn PushProducer> = Rc::new(DrainWaiter(self.me.clone()));
-            if t.register_producer(Producer::Push(waiter)).is_ok() {
+            let waiter: Rc<dyn PullProducer> = Rc::new(DrainWaiter(self.me.clone()));
+            if t.register_producer(Producer::Pull(waiter)).is_ok() {
                 st.draining = true;
                 return Step::Stop;
             }
