@@ -183,6 +183,15 @@ for (s, mode), (m, lo, hi, n) in med.items():
     h = med.get(("hyper", mode), (0,))[0]
     ratio = f"{m / h:.2f}x" if h else "-"
     print(f"| {mode} | {s} | {m:,.0f} | {lo:,.0f} | {hi:,.0f} | {n} | {ratio} |")
+# Paired ratios: torsion / hyper within the same round (runs adjacent in time, so they
+# share the machine's load at that moment); the median of those is the robust figure.
+print("\n| mode | torsion / hyper per round | median |")
+print("|---|---|---:|")
+for mode in ("plain", "pipelined"):
+    by = {(r[0], r[2]): float(r[3]) for r in rows if r[1] == mode and r[3]}
+    ratios = [by[("torsion", n)] / by[("hyper", n)] for (s, n) in by if s == "torsion" and ("hyper", n) in by]
+    if ratios:
+        print(f"| {mode} | {', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f}x |")
 errs = sum(int(r[4]) for r in rows)
 print(f"\nwrk error lines (socket errors / non-2xx) over all runs: {errs}")
 PY

@@ -18,11 +18,14 @@
 //!   between requests and while a body trickles in. Deadlines move by updating a number;
 //!   the timer re-arms itself when it fires early, so a busy keep-alive connection does no
 //!   timer work per request.
+//! * **One write per read.** Responses written while the channel works through one read's
+//!   requests are gathered and handed to the transport in one write at the end (or each
+//!   64 KiB); writes from outside (a Deferred firing, a producer) go straight through.
 //! * **Reuse.** The request state (head copy, buffers) is reused for the next request on
 //!   the connection when nobody holds the previous [`Request`]: no allocation per request
 //!   in steady state (`tests/web_alloc.rs`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
@@ -39,7 +42,13 @@ pub(crate) struct ChannelShared {
     site: Rc<SiteInner>,
     st: RefCell<ChanState>,
     me: Weak<ChannelShared>,
+    /// Responses written while `process` runs, sent in one transport write at its end.
+    batch: RefCell<Vec<u8>>,
+    batching: Cell<bool>,
 }
+
+/// A batch is sent early once it holds this much.
+const BATCH_LIMIT: usize = 64 * 1024;
 
 struct ChanState {
     transport: Option<Transport>,
@@ -81,6 +90,8 @@ impl HttpChannel {
         let shared = Rc::new_cyclic(|me| ChannelShared {
             site,
             me: me.clone(),
+            batch: RefCell::new(Vec::new()),
+            batching: Cell::new(false),
             st: RefCell::new(ChanState {
                 transport: None,
                 framer: Framer::new(limits),
@@ -139,6 +150,34 @@ impl PullProducer for DrainWaiter {
 }
 
 impl ChannelShared {
+    /// Writes `pieces` for a request: into the batch while `process` runs, else at once.
+    pub(crate) fn emit(&self, t: &Transport, pieces: &[&[u8]]) {
+        if !self.batching.get() {
+            match pieces {
+                [one] | [one, b""] => t.write(one),
+                pieces => t.write_sequence(pieces),
+            }
+            return;
+        }
+        let mut batch = self.batch.borrow_mut();
+        for p in pieces {
+            batch.extend_from_slice(p);
+        }
+        if batch.len() >= BATCH_LIMIT {
+            t.write(&batch);
+            batch.clear();
+        }
+    }
+
+    /// Sends what the batch holds.
+    fn flush_batch(&self, t: &Transport) {
+        let mut batch = self.batch.borrow_mut();
+        if !batch.is_empty() {
+            t.write(&batch);
+            batch.clear();
+        }
+    }
+
     pub(crate) fn closing(&self) -> bool {
         self.st
             .try_borrow()
@@ -166,6 +205,7 @@ impl ChannelShared {
             if !keep_alive || st.closing {
                 st.closing = true;
                 if let Some(t) = &st.transport {
+                    self.flush_batch(t);
                     t.lose_connection();
                 }
             }
@@ -190,9 +230,11 @@ impl ChannelShared {
         };
         if st.framer.between_requests()
             && st.pos < st.inbuf.len()
-            && t.write_buffer_len() > st.framer.limits().max_output_backlog
+            && t.write_buffer_len() + self.batch.borrow().len()
+                > st.framer.limits().max_output_backlog
         {
             let waiter: Rc<dyn PullProducer> = Rc::new(DrainWaiter(self.me.clone()));
+            self.flush_batch(&t);
             if t.register_producer(Producer::Pull(waiter)).is_ok() {
                 st.draining = true;
                 return Step::Stop;
@@ -227,6 +269,7 @@ impl ChannelShared {
                 let has_body = matches!(head.framing, Framing::Chunked)
                     || matches!(head.framing, Framing::Length(n) if n > 0);
                 if head.expect_continue && head.minor == 1 && has_body {
+                    self.flush_batch(&t);
                     t.write(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 st.current = Some(Request::from_state(state));
@@ -245,6 +288,7 @@ impl ChannelShared {
             }
             Progress::Failed(e) => {
                 st.closing = true;
+                self.flush_batch(&t);
                 error_response(&t, e);
                 t.lose_connection();
                 Step::Stop
@@ -261,7 +305,8 @@ impl ChannelShared {
             }
             st.processing = true;
         }
-        let batch = DateBatch::begin();
+        let date = DateBatch::begin();
+        self.batching.set(true);
         loop {
             match self.step() {
                 Step::Stop => break,
@@ -269,9 +314,13 @@ impl ChannelShared {
                 Step::Dispatch(request) => dispatch(&self.site.root, &request),
             }
         }
-        drop(batch);
+        self.batching.set(false);
+        drop(date);
         let mut st = self.st.borrow_mut();
         st.processing = false;
+        if let Some(t) = st.transport.clone() {
+            self.flush_batch(&t);
+        }
         // Compact the input buffer.
         if st.pos == st.inbuf.len() {
             st.inbuf.clear();
@@ -416,6 +465,7 @@ impl Protocol for HttpChannel {
         let current = {
             let mut st = self.shared.st.borrow_mut();
             st.lost = true;
+            self.shared.batch.borrow_mut().clear();
             if let Some(call) = st.timer.take() {
                 let _ = call.cancel();
             }

@@ -7,7 +7,9 @@ pub(crate) mod state;
 
 use std::cell::RefCell;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+
+use crate::web::channel::ChannelShared;
 
 use crate::defer::{fail, succeed, Deferred, Failure};
 use crate::protocol::Address;
@@ -370,7 +372,8 @@ impl Request {
         let Some(t) = st.transport.clone() else {
             return;
         };
-        write_pieces(&t, st.frame(data));
+        let channel = st.channel.clone();
+        emit(&channel, &t, st.frame(data));
         st.wbuf.clear();
     }
 
@@ -388,7 +391,8 @@ impl Request {
                 let Some(t) = st.transport.clone() else {
                     return;
                 };
-                write_pieces(&t, st.frame(body));
+                let channel = st.channel.clone();
+                emit(&channel, &t, st.frame(body));
                 st.wbuf.clear();
             } else {
                 drop(st);
@@ -414,9 +418,9 @@ impl Request {
             if !st.started {
                 let closing = Self::closing(&st);
                 st.begin(Some(0), closing);
-                t.write(&st.wbuf);
+                emit(&st.channel, &t, [&st.wbuf, b""]);
             } else if st.chunked {
-                t.write(b"0\r\n\r\n");
+                emit(&st.channel, &t, [b"0\r\n\r\n", b""]);
             }
             st.wbuf.clear();
             st.finished = true;
@@ -502,9 +506,13 @@ impl Request {
     }
 }
 
-fn write_pieces(t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
-    match pieces {
-        [a, b""] => t.write(a),
-        pieces => t.write_sequence(&pieces),
+/// Writes through the channel (which batches the responses of one read) if it is there.
+fn emit(channel: &Weak<ChannelShared>, t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
+    match channel.upgrade() {
+        Some(c) => c.emit(t, &pieces),
+        None => match pieces {
+            [a, b""] => t.write(a),
+            pieces => t.write_sequence(&pieces),
+        },
     }
 }
