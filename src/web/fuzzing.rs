@@ -8,7 +8,7 @@
 //!   reads the fuzzer chose as for the whole input.
 //! * [`http_pipeline`]: a stream of pipelined requests split anywhere gives the same
 //!   [`Framer`] events as the whole stream; then a [`Site`] serves it under
-//!   [`drive_protocol`](crate::testing::fuzz::drive_protocol) (pauses, closes and aborts
+//!   [`drive_protocol`] (pauses, closes and aborts
 //!   as the fuzzer chooses), with resources that answer at once, later, chunked and with
 //!   a Deferred.
 
