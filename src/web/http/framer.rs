@@ -131,6 +131,11 @@ impl Framer {
                     *scanned = input.len();
                     return (0, Progress::NeedMore);
                 };
+                if end > self.limits.max_head_bytes {
+                    // Decided by where the end is, not by what the parser saw first, so
+                    // the verdict is the same however the input was cut.
+                    return self.failed(FramingError::HeadTooLarge);
+                }
                 match parse_head(input, &self.limits, &mut self.head) {
                     Err(e) => self.failed(e),
                     Ok(None) => {
