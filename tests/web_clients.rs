@@ -1,8 +1,8 @@
 //! The server against real clients nobody here wrote, over loopback: curl (keep-alive
 //! reuse, chunked upload, `Expect: 100-continue`, HTTP/1.0), Python's http.client
 //! (keep-alive, chunked body from a generator), h2load in HTTP/1.1 pipelined mode, a raw
-//! pipelined burst with a FIN after it (nc), and slowloris connections that are closed
-//! while a normal client keeps being served.
+//! pipelined burst with a FIN after it, slowloris connections that are closed while a
+//! normal client keeps being served, and `examples/web_counter` run as a process.
 //!
 //! Each client is skipped, with a message, when it is not installed (`.ci/run` installs
 //! curl, nghttp2-client and python3). The server runs on a reactor thread of this test;
@@ -293,4 +293,67 @@ fn slowloris_connections_are_closed_and_others_served() {
         took < Duration::from_secs(6),
         "closed after {took:?} (header timeout 2 s)"
     );
+}
+
+/// `examples/web_counter.rs` as a process: `I am request #N`, counting, `text/plain`.
+#[test]
+fn the_web_counter_example() {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/web_counter");
+    if !path.exists() {
+        eprintln!(
+            "skipped: {} is not built (cargo test builds examples)",
+            path.display()
+        );
+        return;
+    }
+    let mut child = Command::new(&path)
+        .arg("tcp:0:interface=127.0.0.1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = child.stderr.take().unwrap();
+    let child = Kill(child);
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the example starts");
+    let port: u16 = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .expect(&line);
+    let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /any/path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).unwrap();
+    let r = web_util::parse_responses(&out, &[]);
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].body, b"I am request #1\n");
+    assert_eq!(r[1].body, b"I am request #2\n");
+    assert_eq!(r[1].header("content-type"), Some("text/plain"));
+    drop(child);
 }
