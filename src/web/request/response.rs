@@ -83,28 +83,41 @@ impl State {
             _ => w.extend_from_slice(reason_phrase(code).as_bytes()),
         }
         w.extend_from_slice(b"\r\n");
+        // Fields the server sets itself are looked for only if the resource set one
+        // (`State::special_fields`, noted by `add_out_header`).
+        let special = self.special_fields;
         let has = |name: &[u8]| {
-            self.out_fields
-                .iter()
-                .any(|(n, _)| self.out_buf[n.clone()].eq_ignore_ascii_case(name))
+            special
+                && self
+                    .out_fields
+                    .iter()
+                    .any(|(n, _)| self.out_buf[n.clone()].eq_ignore_ascii_case(name))
         };
         let (set_date, set_server) = (!has(b"date"), !has(b"server"));
-        if set_date {
-            w.extend_from_slice(b"Date: ");
-            w.extend_from_slice(&date_now());
-            w.extend_from_slice(b"\r\n");
-        }
-        if set_server {
-            w.extend_from_slice(b"Server: torsion\r\n");
+        if set_date && set_server {
+            // One copy: "Date: <29 bytes>\r\nServer: torsion\r\n".
+            let mut line = *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: torsion\r\n";
+            line[6..35].copy_from_slice(&date_now());
+            w.extend_from_slice(&line);
+        } else {
+            if set_date {
+                w.extend_from_slice(b"Date: ");
+                w.extend_from_slice(&date_now());
+                w.extend_from_slice(b"\r\n");
+            }
+            if set_server {
+                w.extend_from_slice(b"Server: torsion\r\n");
+            }
         }
         for (n, v) in &self.out_fields {
             if n.start == n.end {
                 continue;
             }
             let name = &self.out_buf[n.clone()];
-            if name.eq_ignore_ascii_case(b"content-length")
-                || name.eq_ignore_ascii_case(b"transfer-encoding")
-                || name.eq_ignore_ascii_case(b"connection")
+            if special
+                && (name.eq_ignore_ascii_case(b"content-length")
+                    || name.eq_ignore_ascii_case(b"transfer-encoding")
+                    || name.eq_ignore_ascii_case(b"connection"))
             {
                 continue; // ours to set
             }

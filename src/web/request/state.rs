@@ -37,6 +37,9 @@ pub(crate) struct State {
     /// Response fields (name and value ranges in `out_buf`); a removed one has an empty name.
     pub(crate) out_fields: Vec<(Range<usize>, Range<usize>)>,
     pub(crate) declared_length: Option<u64>,
+    /// A response field the server sets itself (Date, Server, Content-Length,
+    /// Transfer-Encoding, Connection) was set by the resource.
+    pub(crate) special_fields: bool,
     pub(crate) started: bool,
     pub(crate) chunked: bool,
     pub(crate) finished: bool,
@@ -78,6 +81,7 @@ impl State {
         self.out_buf.clear();
         self.out_fields.clear();
         self.declared_length = None;
+        self.special_fields = false;
         self.started = false;
         self.chunked = false;
         self.finished = false;
@@ -143,6 +147,15 @@ impl State {
 
     pub(crate) fn add_out_header(&mut self, name: &[u8], value: &[u8]) {
         // CR and LF in a value would split the response: they are replaced by spaces.
+        self.special_fields |= [
+            &b"date"[..],
+            b"server",
+            b"content-length",
+            b"transfer-encoding",
+            b"connection",
+        ]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(name));
         let n0 = self.out_buf.len();
         self.out_buf.extend_from_slice(name);
         let v0 = self.out_buf.len();
