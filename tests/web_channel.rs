@@ -421,3 +421,34 @@ fn a_client_that_does_not_read_stops_the_answers_until_it_does() {
     assert_eq!(r.len(), 100);
     assert_eq!(r[99].body, b"I am request #100\n");
 }
+
+#[test]
+fn fields_the_server_sets_can_be_set_by_the_resource() {
+    let f = fixture(Limits::default());
+    let d = f.driver();
+    d.data_received(
+        b"GET /later HTTP/1.1\r\nHost: x\r\n\r\nGET /count HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let req = f.later.pending.borrow_mut().remove(0);
+    req.set_header("server", "custom/1");
+    req.set_header("date", "Sun, 06 Nov 1994 08:49:37 GMT");
+    req.set_header("content-length", "2");
+    req.set_header("connection", "close");
+    req.write(b"ok");
+    req.finish();
+    let r = parse_responses(&d.take_written(), &[]);
+    assert_eq!(r.len(), 1, "the connection closed after it");
+    assert_eq!(r[0].header("server"), Some("custom/1"));
+    assert_eq!(r[0].header("date"), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+    assert_eq!(r[0].header("connection"), Some("close"));
+    assert_eq!(
+        r[0].headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("server"))
+            .count(),
+        1
+    );
+    assert_eq!(r[0].body, b"ok");
+    assert!(d.transport().disconnecting());
+    assert_eq!(f.counter.n.get(), 0);
+}

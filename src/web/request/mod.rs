@@ -291,8 +291,9 @@ impl Request {
     }
 
     /// Sets response header `name` to `value`, replacing any earlier value (Twisted's
-    /// `setHeader`). `Content-Length` set here is used as the body's length; CR and LF in
-    /// a value are replaced by spaces.
+    /// `setHeader`). `Content-Length` set here is used as the body's length;
+    /// `Connection: close` closes the connection after the response; `Date` and `Server`
+    /// replace the server's own; CR and LF in a value are replaced by spaces.
     pub fn set_header(&self, name: &str, value: impl AsRef<[u8]>) {
         let mut st = self.st.borrow_mut();
         if st.started {
@@ -301,6 +302,8 @@ impl Request {
         let value = value.as_ref();
         if name.eq_ignore_ascii_case("content-length") {
             st.declared_length = crate::web::http::parse_content_length(value);
+        } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case(b"close") {
+            st.keep_alive = false; // the connection closes after this response
         }
         st.remove_out_header(name.as_bytes());
         st.add_out_header(name.as_bytes(), value);
