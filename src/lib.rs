@@ -64,6 +64,7 @@ pub mod time;
 pub mod tls;
 pub mod transport;
 pub mod udp;
+pub mod web;
 
 pub use defer::{Deferred, Failure};
 pub use reactor::Reactor;

@@ -1,7 +1,7 @@
 //! The `torsion` command as a child process: help, argument errors, the echo server
 //! serving a real connection and stopping gracefully on SIGTERM (queued data still
 //! delivered), the port-in-use message, portforward moving bytes both ways, the chat room,
-//! and the web stub. Loopback only; every wait is bounded; children are killed by pid.
+//! and the web server on a directory. Loopback only; every wait is bounded; children are killed by pid.
 
 mod cli_support;
 
@@ -332,11 +332,65 @@ fn chat_relays_lines_to_every_client() {
 }
 
 #[test]
-fn web_checks_its_options_and_says_it_needs_the_web_module() {
+fn web_serves_a_directory_with_added_headers_and_an_access_log() {
     let out = run(&["web", "--path", "/no/such/dir"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("not a directory"));
-    let out = run(&["web", "--listen", "tcp:0", "--path", "."]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("needs the web module"));
+
+    let dir = std::env::temp_dir().join(format!("torsion-cli-web-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("index.html"), b"<p>home</p>\n").unwrap();
+    std::fs::write(dir.join("sub").join("a.txt"), b"0123456789").unwrap();
+    let log = dir.with_extension("log");
+    let server = Served::start(&[
+        "web",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--path",
+        dir.to_str().unwrap(),
+        "--add-header",
+        "Cache-Control: no-store",
+        "--access-log",
+        log.to_str().unwrap(),
+    ]);
+    // Two requests on one keep-alive connection: the index, then a range of a file.
+    let mut c = connect(server.port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /sub/a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=2-4\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = String::new();
+    c.read_to_string(&mut got).unwrap();
+    let (first, second) = got.split_at(got.find("HTTP/1.1 206").expect("a 206 second"));
+    assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    assert!(first.contains("<p>home</p>"), "{got}");
+    assert!(
+        first
+            .to_ascii_lowercase()
+            .contains("cache-control: no-store"),
+        "{got}"
+    );
+    assert!(
+        second
+            .to_ascii_lowercase()
+            .contains("cache-control: no-store"),
+        "{got}"
+    );
+    assert!(second.ends_with("\r\n\r\n234"), "{got}");
+    // Nothing outside the root.
+    let mut c = connect(server.port);
+    c.write_all(b"GET /../../etc/passwd HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = String::new();
+    c.read_to_string(&mut got).unwrap();
+    assert!(got.starts_with("HTTP/1.1 404"), "{got}");
+    server.terminate();
+    let (status, _) = server.wait();
+    assert!(status.success());
+    let lines = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(lines.lines().count(), 3, "{lines}");
+    assert!(
+        lines.contains("\"GET /sub/a.txt HTTP/1.1\" 206 3"),
+        "{lines}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&log).unwrap();
 }

@@ -1,5 +1,5 @@
 //! The committed seed corpus of each fuzz target (`fuzz/corpus/<target>/`: the
-//! `protocols::basic` ones and `mail::imap4`'s `imap_response`)
+//! `protocols::basic` ones, `mail::imap4`'s `imap_response` and `web`'s)
 //! run through the same entry points as the fuzzer, under plain `cargo test` on stable.
 //! Inputs the fuzzer finds (and minimises) are added to the corpus as regression tests.
 
@@ -8,6 +8,7 @@ use std::path::Path;
 
 use torsion::mail::imap4::fuzzing::imap_response;
 use torsion::protocols::basic::fuzzing;
+use torsion::web::fuzzing as web;
 
 fn run_corpus(target: &str, entry: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,6 +51,21 @@ fn imap_response_corpus() {
 }
 
 #[test]
+fn http_head_corpus() {
+    run_corpus("http_head", web::http_head);
+}
+
+#[test]
+fn http_chunked_corpus() {
+    run_corpus("http_chunked", web::http_chunked);
+}
+
+#[test]
+fn http_pipeline_corpus() {
+    run_corpus("http_pipeline", web::http_pipeline);
+}
+
+#[test]
 fn the_entry_points_take_any_bytes() {
     // A cheap stand-in for the fuzzer on stable: pseudo-random inputs of every length.
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -72,5 +88,8 @@ fn the_entry_points_take_any_bytes() {
         fuzzing::netstring(&data);
         fuzzing::int_strings(&data);
         imap_response(&data);
+        web::http_head(&data);
+        web::http_chunked(&data);
+        web::http_pipeline(&data);
     }
 }

@@ -64,7 +64,9 @@
 //!
 //! The Deferred names are mapped in [`crate::defer`]'s module docs; endpoint classes in
 //! [`crate::endpoints`]'s; `twisted.mail.imap4` (`IMAP4Client`, `MessageSet`, `Query`,
-//! the authenticators) in [`crate::mail::imap4`]'s.
+//! the authenticators) in [`crate::mail::imap4`]'s;
+//! twisted.web (`Resource`, `Site`, `Request`, `static.File`) in
+//! [`crate::web`]'s.
 //!
 //! Not (yet) here: `resolve` (connectors resolve names themselves, off the reactor thread),
 //! `getThreadPool` (the pool is internal), persist events.
@@ -73,7 +75,7 @@
 //!
 //! | Twisted | torsion (the `torsion` binary, `src/bin/torsion/`) |
 //! |---|---|
-//! | `twist web --listen tcp:8080 --path .` | `torsion web --listen tcp:8080 --path .` (needs the web module, issue 8) |
+//! | `twist web --listen tcp:8080 --path .` | `torsion web --listen tcp:8080 --path .` |
 //! | `twist portforward --port 8000 --host H --dest_port P` | `torsion portforward --listen tcp:8000 --dest tcp:H:P` (a client endpoint string, so `tls:` and `unix:` work too) |
 //! | the `Echo` and chat ("Writing Servers") examples under `twistd` | `torsion echo --listen ...`, `torsion chat --listen ...` |
 //! | `twist --log-level` | `--log-level` (a stderr logger behind the `log` facade) |

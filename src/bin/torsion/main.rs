@@ -35,7 +35,7 @@ torsion: Twisted's event-driven networking in Rust, as a command (like `twist`)
 usage: torsion [--log-level LEVEL] COMMAND [OPTIONS]
 
 commands:
-  web          serve a directory over HTTP (the default command; needs the web module)
+  web          serve a directory over HTTP (the default command)
   echo         an echo server
   chat         a chat room: each line goes to every client
   portforward  forward connections to another address, with flow control both ways
