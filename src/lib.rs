@@ -51,6 +51,7 @@
 pub mod buffer;
 pub mod defer;
 pub mod endpoints;
+pub mod mail;
 pub mod manual;
 pub mod protocol;
 pub mod protocols;
@@ -62,6 +63,7 @@ pub mod time;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod transport;
+pub mod udp;
 pub mod web;
 
 pub use defer::{Deferred, Failure};

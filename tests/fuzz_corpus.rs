@@ -1,10 +1,12 @@
-//! The committed seed corpus of each `protocols::basic` and `web` fuzz target (`fuzz/corpus/<target>/`)
+//! The committed seed corpus of each fuzz target (`fuzz/corpus/<target>/`: the
+//! `protocols::basic` ones, `mail::imap4`'s `imap_response` and `web`'s `http_*`)
 //! run through the same entry points as the fuzzer, under plain `cargo test` on stable.
 //! Inputs the fuzzer finds (and minimises) are added to the corpus as regression tests.
 
 use std::fs;
 use std::path::Path;
 
+use torsion::mail::imap4::fuzzing::imap_response;
 use torsion::protocols::basic::fuzzing;
 use torsion::web::fuzzing as web;
 
@@ -59,6 +61,11 @@ fn http_pipeline_corpus() {
 }
 
 #[test]
+fn imap_response_corpus() {
+    run_corpus("imap_response", imap_response);
+}
+
+#[test]
 fn the_entry_points_take_any_bytes() {
     // A cheap stand-in for the fuzzer on stable: pseudo-random inputs of every length.
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -83,5 +90,6 @@ fn the_entry_points_take_any_bytes() {
         web::http_head(&data);
         web::http_chunked(&data);
         web::http_pipeline(&data);
+        imap_response(&data);
     }
 }

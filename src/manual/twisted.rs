@@ -52,12 +52,34 @@
 //! | `IListeningPort.stopListening` / `getHost` | [`ListeningPort`](crate::tcp::ListeningPort)`::stop_listening` / `get_host` |
 //! | `IConnector.connect` / `disconnect` / `stopConnecting` / `getDestination` | [`Connector`](crate::tcp::Connector)`::connect` / ... |
 //! | `IReactorTCP` | [`ReactorTcp`](crate::tcp::ReactorTcp) |
+//! | `reactor.listenUDP(port, protocol, interface, maxPacketSize)` | [`Reactor::listen_udp`](crate::Reactor::listen_udp) |
+//! | `reactor.listenMulticast(port, protocol, interface, maxPacketSize, listenMultiple)` | [`Reactor::listen_multicast`](crate::Reactor::listen_multicast) |
+//! | `DatagramProtocol.startProtocol` / `stopProtocol` / `datagramReceived(data, addr)` / `connectionRefused` | [`DatagramProtocol`](crate::udp::DatagramProtocol)`::start_protocol` / `stop_protocol` / `datagram_received` / `connection_refused` (plus `datagram_truncated`: Twisted cuts silently) |
+//! | `ConnectedDatagramProtocol.datagramReceived(data)` / `connectionFailed` | [`ConnectedDatagramProtocol`](crate::udp::ConnectedDatagramProtocol), through [`Connected`](crate::udp::Connected) |
+//! | `IUDPTransport.write(packet, addr)` / `connect(host, port)` / `getHost` / `stopListening` / `setBroadcastAllowed` / `getBroadcastAllowed` | [`UdpPort`](crate::udp::UdpPort)`::write` / `connect` / `get_host` / `stop_listening` / `set_broadcast_allowed` / `get_broadcast_allowed` |
+//! | `IMulticastTransport.joinGroup` / `leaveGroup` / `setTTL` / `getTTL` / `setLoopbackMode` / `getLoopbackMode` / `setOutgoingInterface` / `getOutgoingInterface` | `UdpPort::join_group` / `leave_group` / `set_ttl` / `get_ttl` / `set_loopback_mode` / `get_loopback_mode` / `set_outgoing_interface` / `get_outgoing_interface` (synchronous: `io::Result`, not a Deferred) |
+//! | `error.MessageLengthError` | `UdpPort::write` fails with `InvalidInput` |
 //! | `serverFromString` / `clientFromString` | [`server_from_string`](crate::endpoints::server_from_string) / [`client_from_string`](crate::endpoints::client_from_string) |
 //! | `connectProtocol(endpoint, p)` | [`connect_protocol`](crate::endpoints::connect_protocol) |
 //!
 //! The Deferred names are mapped in [`crate::defer`]'s module docs; endpoint classes in
-//! [`crate::endpoints`]'s; twisted.web (`Resource`, `Site`, `Request`, `static.File`) in
-//! [`crate::web`]'s.
+//! [`crate::endpoints`]'s; `twisted.mail.imap4` (`IMAP4Client`, `MessageSet`, `Query`,
+//! the authenticators) in [`crate::mail::imap4`]'s; twisted.web (`Resource`, `Site`,
+//! `Request`, `static.File`) in [`crate::web`]'s.
 //!
 //! Not (yet) here: `resolve` (connectors resolve names themselves, off the reactor thread),
 //! `getThreadPool` (the pool is internal), persist events.
+//!
+//! # The command line
+//!
+//! | Twisted | torsion (the `torsion` binary, `src/bin/torsion/`) |
+//! |---|---|
+//! | `twist web --listen tcp:8080 --path .` | `torsion web --listen tcp:8080 --path .` (needs the web module, issue 8) |
+//! | `twist portforward --port 8000 --host H --dest_port P` | `torsion portforward --listen tcp:8000 --dest tcp:H:P` (a client endpoint string, so `tls:` and `unix:` work too) |
+//! | the `Echo` and chat ("Writing Servers") examples under `twistd` | `torsion echo --listen ...`, `torsion chat --listen ...` |
+//! | `twist --log-level` | `--log-level` (a stderr logger behind the `log` facade) |
+//! | `twistd`'s graceful stop on SIGINT / SIGTERM | the same: stop listening, `lose_connection` every connection (queued data is sent), stop when all are closed or after `--grace` |
+//! | (no Twisted counterpart) | `torsion bench echo\|http\|udp`: the closed-loop load generator of the benchmark suite |
+//!
+//! Not here: `twistd`'s daemonizing, pid files and plugins (`twisted.plugins`): use a
+//! process supervisor; subcommands are compiled in.

@@ -6,7 +6,8 @@
 //! | module | functions |
 //! |---|---|
 //! | TCP | [`tcp_listen`], [`tcp_connect`], [`accept`], [`set_nodelay`], [`set_keepalive`], [`set_linger_zero`], [`set_reuse_port`] |
-//! | UDP | [`udp_bind`], [`recv_from`], [`send_to`] |
+//! | UDP | [`udp_bind`], [`udp_bind_reuse`], [`udp_connect`], [`recv_from`], [`recv_msg`], [`send_to`], [`send_connected`], [`set_broadcast`], multicast options ([`join_multicast`], [`set_multicast_ttl`], ...) |
+//! | batches | [`RecvBatch`] (`recvmmsg`), [`SendBatch`] (`sendmmsg`) |
 //! | Unix | [`unix_listen`], [`unix_connect`], [`accept_unix`], [`unix_local_path`], [`unix_peer_path`], [`socketpair`] |
 //! | I/O | [`read`], [`readv`], [`write()`], [`writev`], [`send_nosignal`], [`sendv_nosignal`], [`shutdown_write`], [`take_error`], [`local_addr`], [`peer_addr`] |
 //!
@@ -19,6 +20,7 @@
 //! socket paths.
 
 mod io;
+mod mmsg;
 mod tcp;
 mod udp;
 mod unix;
@@ -27,11 +29,17 @@ pub use self::io::{
     local_addr, peer_addr, read, readv, send_nosignal, sendv_nosignal, shutdown_write, take_error,
     write, writev,
 };
+pub use self::mmsg::{Received, RecvBatch, SendBatch, NATIVE_BATCHING};
 pub use self::tcp::{
     accept, set_keepalive, set_linger_zero, set_nodelay, set_reuse_port, tcp_connect,
     tcp_connect_from, tcp_listen,
 };
-pub use self::udp::{recv_from, send_to, udp_bind};
+pub use self::udp::{
+    broadcast, join_multicast, leave_multicast, max_datagram, multicast_loop, multicast_ttl,
+    recv_from, recv_msg, send_connected, send_to, set_broadcast, set_multicast_interface_v4,
+    set_multicast_interface_v6, set_multicast_loop, set_multicast_ttl, udp_bind, udp_bind_reuse,
+    udp_connect,
+};
 pub use self::unix::{
     accept_unix, socketpair, unix_connect, unix_listen, unix_local_path, unix_peer_path,
 };
