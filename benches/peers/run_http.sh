@@ -4,12 +4,15 @@
 # tokio's current_thread runtime (src/bin/hyper_hello.rs) and, when python3-twisted is
 # installed, Twisted web (the same resource, epoll reactor), all driven by wrk.
 #
-#   benches/peers/run_http.sh [-n RUNS] [-d SECONDS] [-o OUTDIR] [--max-wait S]
+#   benches/peers/run_http.sh [-n RUNS] [-d SECONDS] [-w SECONDS] [-o OUTDIR] [--max-wait S]
 #
 #   -n RUNS      timing runs per server and mode (default 5; the table shows medians)
 #   -d SECONDS   length of each wrk run (default 5)
+#   -w SECONDS   warm-up of each server before the first round (default 1)
 #   -o OUTDIR    where logs and results go (default: a new /tmp directory)
 #   --max-wait S wait at most S seconds for a quiet machine before each run (default 60)
+#
+# The table goes to OUTDIR/table.md (run_all.sh appends it to the suite's table).
 #
 # Modes: plain (wrk -t1 -c50, one request at a time per connection) and pipelined
 # (the same with pipeline16.lua: 16 requests per write on each connection; wrk counts
@@ -22,15 +25,17 @@ set -euo pipefail
 
 RUNS=5
 DURATION=5
+WARMUP=1
 OUT=""
 MAX_WAIT=60
 while [ $# -gt 0 ]; do
     case "$1" in
         -n) RUNS=$2; shift 2 ;;
         -d) DURATION=$2; shift 2 ;;
+        -w) WARMUP=$2; shift 2 ;;
         -o) OUT=$2; shift 2 ;;
         --max-wait) MAX_WAIT=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -147,7 +152,7 @@ cat "$OUT/env.txt" >&2
 
 for s in "${SERVERS[@]}"; do start_server "$s"; done
 for s in "${SERVERS[@]}"; do   # warm-up
-    timeout 30 taskset -c 1 wrk -t1 -c50 -d1s "http://127.0.0.1:${PORT[$s]}/" >/dev/null
+    timeout 30 taskset -c 1 wrk -t1 -c50 -d"${WARMUP}s" "http://127.0.0.1:${PORT[$s]}/" >/dev/null
 done
 
 for r in $(seq "$RUNS"); do
