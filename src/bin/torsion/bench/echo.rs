@@ -122,7 +122,7 @@ pub(super) fn start(
     let endpoint = client_from_string(reactor, &config.connect)
         .map_err(|e| usage!("bench echo: --connect {:?}: {e}", config.connect))?;
     let open: Rc<RefCell<Vec<Transport>>> = Rc::default();
-    let stats_for_errors = stats.clone();
+    let all_stats = stats;
     for id in 0..config.connections as u64 {
         let (stats, open, size, pipeline) =
             (stats.clone(), open.clone(), config.size, config.pipeline);
@@ -138,22 +138,9 @@ pub(super) fn start(
             scratch: Vec::with_capacity(size),
             failed: false,
         });
-        let stats = stats_for_errors.clone();
-        let connect = config.connect.clone();
-        drop(endpoint.connect(factory).add_callbacks(
-            |_| Ok(()),
-            move |failure| {
-                stats.fault(Fault::Connect, format!("{connect}: {failure}"));
-                Ok(())
-            },
-        ));
+        super::connect_counting(&endpoint, factory, all_stats, &config.connect);
     }
-    Ok(Box::new(move || {
-        let open: Vec<Transport> = open.borrow().clone();
-        for t in open {
-            t.abort_connection();
-        }
-    }))
+    Ok(super::abort_open(open))
 }
 
 #[cfg(test)]

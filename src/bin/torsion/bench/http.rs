@@ -128,7 +128,7 @@ pub(super) fn start(
     .into_bytes()
     .into();
     let open: Rc<RefCell<Vec<Transport>>> = Rc::default();
-    let stats_for_errors = stats.clone();
+    let all_stats = stats;
     for _ in 0..config.connections {
         let (stats, open, request, pipeline) = (
             stats.clone(),
@@ -146,22 +146,9 @@ pub(super) fn start(
             bytes: 0,
             failed: false,
         });
-        let stats = stats_for_errors.clone();
-        let connect = config.connect.clone();
-        drop(endpoint.connect(factory).add_callbacks(
-            |_| Ok(()),
-            move |failure| {
-                stats.fault(Fault::Connect, format!("{connect}: {failure}"));
-                Ok(())
-            },
-        ));
+        super::connect_counting(&endpoint, factory, all_stats, &config.connect);
     }
-    Ok(Box::new(move || {
-        let open: Vec<Transport> = open.borrow().clone();
-        for t in open {
-            t.abort_connection();
-        }
-    }))
+    Ok(super::abort_open(open))
 }
 
 #[cfg(test)]

@@ -26,6 +26,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use log::LevelFilter;
+use torsion::endpoints::ClientEndpoint;
+use torsion::protocol::Factory;
+use torsion::transport::Transport;
 use torsion::Reactor;
 
 use self::histogram::Histogram;
@@ -296,6 +299,33 @@ impl Stats {
 
 /// What a kind of load hands back: how to close everything at the end.
 pub(crate) type Closer = Box<dyn FnOnce()>;
+
+/// Connects one stream client through `endpoint`; a failure counts as a connect fault.
+fn connect_counting(
+    endpoint: &ClientEndpoint,
+    factory: Rc<dyn Factory>,
+    stats: &Rc<Stats>,
+    connect: &str,
+) {
+    let (stats, connect) = (stats.clone(), connect.to_string());
+    drop(endpoint.connect(factory).add_callbacks(
+        |_| Ok(()),
+        move |failure| {
+            stats.fault(Fault::Connect, format!("{connect}: {failure}"));
+            Ok(())
+        },
+    ));
+}
+
+/// The closer of the stream loads: aborts every connection still open.
+fn abort_open(open: Rc<RefCell<Vec<Transport>>>) -> Closer {
+    Box::new(move || {
+        let open: Vec<Transport> = open.borrow().clone();
+        for t in open {
+            t.abort_connection();
+        }
+    })
+}
 
 pub(crate) fn main(words: Vec<String>) -> Result<(), Box<dyn Error>> {
     let Some(config) = parse(words)? else {
