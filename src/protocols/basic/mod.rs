@@ -197,3 +197,40 @@ pub(crate) enum FrameScan {
         consumed: usize,
     },
 }
+
+impl FrameScan {
+    /// Turns a scan of `*input` into what `next_string` returns: the payload (from
+    /// `buffer` or from the input) and `input` advanced past what was used (emptied on a
+    /// partial frame or an error).
+    #[inline]
+    pub(crate) fn take<'s, 'i: 's>(
+        scanned: Result<FrameScan, StringError>,
+        buffer: &'s [u8],
+        input: &mut &'i [u8],
+    ) -> Result<Status<&'s [u8]>, StringError> {
+        let data: &'i [u8] = input;
+        match scanned {
+            Ok(FrameScan::Partial) => {
+                *input = &data[data.len()..];
+                Ok(Status::Partial)
+            }
+            Ok(FrameScan::Frame {
+                buffered,
+                start,
+                len,
+                consumed,
+            }) => {
+                *input = &data[consumed..];
+                Ok(Status::Complete(if buffered {
+                    &buffer[..len]
+                } else {
+                    &data[start..start + len]
+                }))
+            }
+            Err(e) => {
+                *input = &data[data.len()..];
+                Err(e)
+            }
+        }
+    }
+}

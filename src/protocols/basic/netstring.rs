@@ -103,30 +103,8 @@ impl NetstringParser {
         &'s mut self,
         input: &mut &'i [u8],
     ) -> Result<Status<&'s [u8]>, StringError> {
-        let data: &'i [u8] = input;
-        match self.scan(data) {
-            Ok(FrameScan::Partial) => {
-                *input = &data[data.len()..];
-                Ok(Status::Partial)
-            }
-            Ok(FrameScan::Frame {
-                buffered,
-                start,
-                len,
-                consumed,
-            }) => {
-                *input = &data[consumed..];
-                Ok(Status::Complete(if buffered {
-                    &self.buffer[..len]
-                } else {
-                    &data[start..start + len]
-                }))
-            }
-            Err(e) => {
-                *input = &data[data.len()..];
-                Err(e)
-            }
-        }
+        let scanned = self.scan(input);
+        FrameScan::take(scanned, &self.buffer, input)
     }
 
     fn fail(&mut self, error: StringError) -> Result<FrameScan, StringError> {
