@@ -12,7 +12,8 @@
 //! `cargo run --release --example udp_echo [PORT] [INTERFACE] [MAX_PACKET_SIZE]`
 //! (defaults `9999`, `127.0.0.1`, `65535`; port 0 picks a free one). Prints
 //! `udp echo listening on ADDR:PORT` on stderr. Ctrl-C stops it. Set `UDP_NO_BATCHING=1`
-//! to use one `recvmsg` / `sendto` per datagram instead of `recvmmsg` / `sendmmsg`.
+//! to use one `recvmsg` / `sendto` per datagram instead of `recvmmsg` / `sendmmsg`, and
+//! `UDP_NO_GSO=1` to send each datagram on its own instead of in segmented runs.
 
 use std::net::SocketAddr;
 
@@ -38,6 +39,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let udp = reactor.listen_udp(port, Echo, &interface, max_packet_size)?;
     if std::env::var_os("UDP_NO_BATCHING").is_some() {
         udp.set_syscall_batching(false);
+    }
+    if std::env::var_os("UDP_NO_GSO").is_some() {
+        udp.set_segmentation_offload(false);
     }
     eprintln!("udp echo listening on {}", udp.get_host());
     reactor.run()?;

@@ -120,6 +120,76 @@ fn a_burst_costs_one_receive_and_one_send_call() {
     reactor.close();
 }
 
+/// A peer sends a segmented run (as a GSO-using client would): a port with 64 KiB slots
+/// receives it coalesced, hands the protocol every datagram on its own, and its echoes
+/// (runs to one address) come back as the same separate datagrams.
+#[test]
+fn segmented_runs_in_and_out_keep_every_datagram() {
+    use torsion::sys::socket::{self, RecvBatch, SendBatch};
+    for max in [65_535, 1500] {
+        let reactor = torsion::Reactor::new().unwrap();
+        let (rec, log) = Recorder::with(|port, data, addr| port.write(data, addr).unwrap());
+        let server = reactor.listen_udp(0, rec, "127.0.0.1", max).unwrap();
+        let linux = cfg!(target_os = "linux");
+        assert_eq!(server.segmentation_offload(), linux);
+        let peer = socket::udp_bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let me = socket::local_addr(&peer).unwrap();
+        let mut tx = SendBatch::new(64);
+        tx.set_segmentation(socket::udp_segmentation_supported(&peer));
+        let msgs: Vec<Vec<u8>> = (0..20u8)
+            .map(|i| vec![i; 100])
+            .chain([vec![99; 7]])
+            .collect();
+        let sent = tx
+            .send(
+                &peer,
+                msgs.iter().map(|m| (&m[..], Some(server.get_host()))),
+            )
+            .unwrap();
+        assert_eq!(sent, msgs.len());
+        run_until(&reactor, || log.borrow().datagrams.len() == msgs.len());
+        let got: Vec<_> = log.borrow().datagrams.iter().map(|d| d.0.clone()).collect();
+        assert_eq!(got, msgs, "max_packet_size {max}");
+        assert!(log.borrow().datagrams.iter().all(|d| d.1 == me));
+        assert!(log.borrow().truncated.is_empty());
+        reactor.iterate(Duration::ZERO).unwrap(); // the echoes leave before the next poll
+        let mut rx = RecvBatch::new(64);
+        let mut bufs = [vec![0u8; 64 * 128]];
+        let mut echoes = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while echoes.len() < msgs.len() && std::time::Instant::now() < deadline {
+            match rx.recv(&peer, &mut bufs, 128) {
+                Ok(n) => {
+                    for i in 0..n {
+                        let r = rx.get(i).unwrap();
+                        assert_eq!(r.segment_size, 0, "no coalescing asked for here");
+                        echoes.push(bufs[r.buf][r.offset..r.offset + r.len].to_vec());
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(echoes, msgs);
+        // Unbatched receives do not cut coalesced runs: switching batching off switches
+        // coalescing off too, and the datagrams still arrive one by one.
+        server.set_syscall_batching(false);
+        log.borrow_mut().datagrams.clear();
+        tx.send(
+            &peer,
+            msgs.iter().map(|m| (&m[..], Some(server.get_host()))),
+        )
+        .unwrap();
+        run_until(&reactor, || log.borrow().datagrams.len() == msgs.len());
+        let got: Vec<_> = log.borrow().datagrams.iter().map(|d| d.0.clone()).collect();
+        assert_eq!(got, msgs, "unbatched, max_packet_size {max}");
+        assert!(!server.set_segmentation_offload(false));
+        reactor.close();
+    }
+}
+
 #[test]
 fn truncation_is_reported_and_empty_datagrams_delivered() {
     for reactor in reactors() {

@@ -134,11 +134,31 @@ impl UdpPort {
     /// for comparisons and for testing the portable path.
     pub fn set_syscall_batching(&self, on: bool) {
         self.inner.batching.set(on);
+        // Coalesced receives need the batched path, which cuts them up.
+        let segmentation = self.inner.segmentation();
+        self.inner.set_segmentation(segmentation);
     }
 
     /// Whether batching is on (see [`set_syscall_batching`](UdpPort::set_syscall_batching)).
     pub fn syscall_batching(&self) -> bool {
         self.inner.batching.get()
+    }
+
+    /// Turns UDP generic segmentation offload on or off for this port's sends. On by
+    /// default where the kernel has it (Linux 4.18 and later): runs of datagrams written
+    /// to one address, all of one size but a shorter last one, leave as one segmented
+    /// send of up to 64 datagrams, which the kernel (or the network device) cuts into
+    /// the same datagrams a receiver would otherwise see. It needs batching
+    /// ([`set_syscall_batching`](UdpPort::set_syscall_batching)). Returns whether it is
+    /// on afterwards: asking for it where the kernel lacks it leaves it off.
+    pub fn set_segmentation_offload(&self, on: bool) -> bool {
+        self.inner.set_segmentation(on)
+    }
+
+    /// Whether segmentation offload is on (it switches itself off for good if the
+    /// kernel or device refuses it with `EIO`).
+    pub fn segmentation_offload(&self) -> bool {
+        self.inner.segmentation()
     }
 
     /// The reactor the port belongs to.

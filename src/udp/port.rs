@@ -98,6 +98,7 @@ impl PortInner {
         let key = reactor.add_source(&fd, Interest::READABLE, handler)?;
         inner.key.set(Some(key));
         *inner.fd.borrow_mut() = Some(fd);
+        inner.set_segmentation(true);
         let port = UdpPort::new(inner.clone());
         inner.call_protocol(&port, |p, port| p.start_protocol(port));
         Ok(port)
@@ -287,6 +288,33 @@ impl PortInner {
         }
     }
 
+    /// Switches `UDP_SEGMENT` sends on (where the kernel has it) or off, and with them
+    /// coalesced receives (UDP GRO) when the port's slots can hold any run; whether
+    /// segmentation is on.
+    pub(super) fn set_segmentation(&self, on: bool) -> bool {
+        let fd = self.fd.borrow();
+        let Some(fd) = fd.as_ref() else {
+            return false;
+        };
+        let supported = socket::udp_segmentation_supported(fd);
+        let mut tx = self.tx.borrow_mut();
+        tx.batch.set_segmentation(on && supported);
+        let coalesce = tx.batch.segmentation()
+            && self.batching.get()
+            && self.max_packet_size >= socket::COALESCED_SLOT;
+        let mut rx = self.rx.borrow_mut();
+        if rx.batch.coalescing() != coalesce {
+            if let Err(e) = rx.batch.set_coalescing(fd, coalesce) {
+                log::debug!("udp {}: no receive coalescing: {e}", self.host);
+            }
+        }
+        tx.batch.segmentation()
+    }
+
+    pub(super) fn segmentation(&self) -> bool {
+        self.tx.borrow().batch.segmentation()
+    }
+
     /// Bytes and datagrams waiting to be sent.
     pub(super) fn queued(&self) -> (usize, usize) {
         let tx = self.tx.borrow();
@@ -346,9 +374,14 @@ impl PortInner {
                     return;
                 }
                 let Some(got) = rx.batch.get(i) else { break };
-                let data = &rx.bufs[got.buf][got.offset..got.offset + got.len];
                 let addr = got.addr.unwrap_or(self.host);
-                self.deliver(port, data, addr, got.truncated);
+                for (offset, len) in got.datagrams() {
+                    if !self.is_listening() {
+                        return;
+                    }
+                    let data = &rx.bufs[got.buf][offset..offset + len];
+                    self.deliver(port, data, addr, got.truncated);
+                }
             }
             // A short batch means the socket's queue is (very likely) empty: save the
             // system call that would say so.

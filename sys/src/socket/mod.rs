@@ -29,7 +29,9 @@ pub use self::io::{
     local_addr, peer_addr, read, readv, send_nosignal, sendv_nosignal, shutdown_write, take_error,
     write, writev,
 };
-pub use self::mmsg::{Received, RecvBatch, SendBatch, NATIVE_BATCHING};
+pub use self::mmsg::{
+    udp_segmentation_supported, Received, RecvBatch, SendBatch, COALESCED_SLOT, NATIVE_BATCHING,
+};
 pub use self::tcp::{
     accept, set_keepalive, set_linger_zero, set_nodelay, set_reuse_port, tcp_connect,
     tcp_connect_from, tcp_listen,

@@ -2,7 +2,7 @@
 //! test.
 //!
 //! `udp_loadgen -c SOCKETS -w IN_FLIGHT -s SIZE -d SECONDS [--warmup SECONDS]
-//!  [--label NAME] [--server-pid PID] ADDR`
+//!  [--label NAME] [--server-pid PID] [--segment] ADDR`
 //!
 //! SOCKETS client sockets (default 8), each connected to ADDR, share IN_FLIGHT datagrams
 //! in flight (default 64, spread evenly). Every echo that comes back (checked: its socket,
@@ -16,7 +16,13 @@
 //! To keep the load generator from being the bottleneck it uses the same batched calls a
 //! fast server would: `recvmmsg` per socket per readiness event and `sendmmsg` for the
 //! replacements (through torsion-sys's `RecvBatch` / `SendBatch`). Both servers face the
-//! identical client.
+//! identical client. `--segment` switches on segmentation offload both ways, where the
+//! kernel has it: each socket's replacements leave as one `UDP_SEGMENT` run (the server
+//! still receives separate datagrams unless it asks for coalescing itself), and the
+//! sockets accept coalesced runs (`UDP_GRO`: a server that sends runs has them arrive
+//! as one buffer, which is cut back into datagrams and each checked). The load generator's
+//! core then pays the kernel's per-datagram work once per run, so that it stops being the
+//! bottleneck.
 
 #[path = "../procstat.rs"]
 mod procstat;
@@ -29,7 +35,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use mio::{Events, Interest, Poll, Token};
 use procstat::Mark;
-use torsion_sys::socket::{RecvBatch, SendBatch};
+use torsion_sys::socket::{udp_segmentation_supported, RecvBatch, SendBatch, COALESCED_SLOT};
 
 const HEADER: usize = 20;
 const STALL: Duration = Duration::from_millis(200);
@@ -42,11 +48,12 @@ struct Args {
     warmup: f64,
     label: String,
     server_pid: Option<u32>,
+    segment: bool,
     addr: SocketAddr,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: udp_loadgen -c SOCKETS -w IN_FLIGHT -s SIZE -d SECONDS [--warmup SECONDS] [--label NAME] [--server-pid PID] ADDR");
+    eprintln!("usage: udp_loadgen -c SOCKETS -w IN_FLIGHT -s SIZE -d SECONDS [--warmup SECONDS] [--label NAME] [--server-pid PID] [--segment] ADDR");
     exit(2)
 }
 
@@ -54,6 +61,7 @@ fn parse_args() -> Args {
     let (mut sockets, mut window, mut size) = (8usize, 64usize, 64usize);
     let (mut duration, mut warmup) = (10.0f64, 2.0f64);
     let (mut label, mut server_pid, mut addr) = (String::new(), None, None);
+    let mut segment = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| usage());
@@ -65,6 +73,7 @@ fn parse_args() -> Args {
             "--warmup" => warmup = val().parse().unwrap_or_else(|_| usage()),
             "--label" => label = val(),
             "--server-pid" => server_pid = Some(val().parse().unwrap_or_else(|_| usage())),
+            "--segment" => segment = true,
             _ if addr.is_none() && !a.starts_with('-') => {
                 addr = a.to_socket_addrs().ok().and_then(|mut i| i.next());
                 if addr.is_none() {
@@ -78,7 +87,7 @@ fn parse_args() -> Args {
     if sockets == 0 || window < sockets || size < HEADER || !(duration > 0.0) || !(warmup >= 0.0) {
         usage();
     }
-    Args { sockets, window, size, duration, warmup, label, server_pid, addr }
+    Args { sockets, window, size, duration, warmup, label, server_pid, segment, addr }
 }
 
 struct Client {
@@ -157,8 +166,21 @@ fn main() {
     }
     let mut rx = RecvBatch::new(64);
     let mut tx = SendBatch::new(64);
-    let mut inbufs = vec![vec![0u8; 64 * 2048.max(a.size + 1)]];
-    let slot = 2048.max(a.size + 1);
+    if a.segment {
+        tx.set_segmentation(clients.first().is_some_and(|c| udp_segmentation_supported(&c.sock)));
+        if !tx.segmentation() {
+            fail("--segment: this kernel has no UDP_SEGMENT");
+        }
+    }
+    if a.segment {
+        for c in &clients {
+            if !rx.set_coalescing(&c.sock, true).unwrap_or(false) {
+                fail("--segment: this kernel has no UDP_GRO");
+            }
+        }
+    }
+    let slot = if a.segment { COALESCED_SLOT } else { 2048.max(a.size + 1) };
+    let mut inbufs = vec![vec![0u8; 64 * slot]];
     let mut out: Vec<Vec<u8>> = (0..64).map(|_| vec![0u8; a.size]).collect();
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("histogram");
     let warm_end = t0 + Duration::from_secs_f64(a.warmup);
@@ -201,11 +223,10 @@ fn main() {
                 let now = Instant::now();
                 let now_ns = now.duration_since(t0).as_nanos() as u64;
                 let mut fresh = 0;
-                for i in 0..n {
-                    let r = rx.get(i).expect("received");
-                    let data = &inbufs[r.buf][r.offset..r.offset + r.len];
-                    if r.len != a.size {
-                        error = Some(format!("socket {}: echo of {} bytes, sent {}", c.id, r.len, a.size));
+                for (offset, len) in (0..n).flat_map(|i| rx.get(i).expect("received").datagrams()) {
+                    let data = &inbufs[0][offset..offset + len];
+                    if len != a.size {
+                        error = Some(format!("socket {}: echo of {} bytes, sent {}", c.id, len, a.size));
                         break 'run;
                     }
                     let Some((epoch, _seq, sent)) = check(data, c.id) else {

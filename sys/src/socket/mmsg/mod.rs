@@ -27,17 +27,41 @@ pub struct Received {
     pub truncated: bool,
     /// Who sent it (`None` if the kernel gave no IP address, which does not happen for UDP).
     pub addr: Option<SocketAddr>,
+    /// With coalescing on (see [`RecvBatch::set_coalescing`]): the size of each of the
+    /// datagrams this buffer holds back to back (the last may be shorter); 0 when it
+    /// holds one datagram. [`datagrams`](Received::datagrams) cuts it up.
+    pub segment_size: usize,
+}
+
+impl Received {
+    /// The datagrams this receive holds, as (offset in the buffer, length): one, or
+    /// several when the kernel coalesced a run (see [`segment_size`](Received::segment_size)).
+    pub fn datagrams(&self) -> impl Iterator<Item = (usize, usize)> {
+        let (offset, len) = (self.offset, self.len);
+        let step = if self.segment_size == 0 || self.segment_size >= len {
+            len.max(1)
+        } else {
+            self.segment_size
+        };
+        let count = if len == 0 { 1 } else { len.div_ceil(step) };
+        (0..count).map(move |k| (offset + k * step, step.min(len - k * step)))
+    }
 }
 
 /// True where [`RecvBatch`] and [`SendBatch`] make one system call per batch
 /// (`recvmmsg` / `sendmmsg`); false where they loop over single-datagram calls.
 pub const NATIVE_BATCHING: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
+/// The smallest receive slot that holds any coalesced run (see
+/// [`RecvBatch::set_coalescing`]): the largest UDP payload.
+pub const COALESCED_SLOT: usize = 65_535;
+
 /// Receives several datagrams in one `recvmmsg(2)` (Linux, Android; elsewhere a `recvmsg`
 /// loop with the same interface). The kernel headers are allocated once, by `new`.
 pub struct RecvBatch {
     results: Vec<Received>,
     capacity: usize,
+    coalesce: bool,
     #[cfg(any(target_os = "linux", target_os = "android"))]
     sys: linux::Headers,
 }
@@ -49,6 +73,7 @@ impl RecvBatch {
         RecvBatch {
             results: Vec::with_capacity(capacity),
             capacity,
+            coalesce: false,
             #[cfg(any(target_os = "linux", target_os = "android"))]
             sys: linux::Headers::new(capacity),
         }
@@ -81,8 +106,14 @@ impl RecvBatch {
         }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            self.sys
-                .recv(fd.as_fd(), bufs, slot, self.capacity, &mut self.results)
+            self.sys.recv(
+                fd.as_fd(),
+                bufs,
+                slot,
+                self.capacity,
+                self.coalesce,
+                &mut self.results,
+            )
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
@@ -100,6 +131,7 @@ impl RecvBatch {
                             len,
                             truncated,
                             addr: Some(addr),
+                            segment_size: 0,
                         }),
                         Err(e) if n == 0 => return Err(e),
                         Err(_) => return Ok(n),
@@ -112,6 +144,43 @@ impl RecvBatch {
             }
             Ok(n)
         }
+    }
+
+    /// Switches receive coalescing (UDP GRO, Linux 5.0 and later) on or off for `fd`, the
+    /// socket this batch receives from. When on, the kernel may hand over a run of
+    /// same-sized datagrams from one sender (sent as one segmented run, or merged by the
+    /// network device) as one buffer; [`Received::datagrams`] cuts it back into the
+    /// datagrams. A coalesced run can be up to 64 KiB, so only switch it on when every
+    /// slot given to [`recv`](RecvBatch::recv) is at least [`COALESCED_SLOT`] bytes:
+    /// with smaller slots the kernel would truncate runs. Returns whether it is on.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `setsockopt` fails with (`ENOPROTOOPT` on kernels without it); elsewhere
+    /// than Linux, `Unsupported` for `on`.
+    pub fn set_coalescing(&mut self, fd: impl AsFd, on: bool) -> io::Result<bool> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            linux::set_coalescing(fd.as_fd(), on)?;
+            self.coalesce = on;
+            Ok(on)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let _ = fd;
+            if on {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "UDP GRO is Linux's",
+                ));
+            }
+            Ok(false)
+        }
+    }
+
+    /// True while coalescing is on.
+    pub fn coalescing(&self) -> bool {
+        self.coalesce
     }
 
     /// The `i`th datagram of the last [`recv`](RecvBatch::recv).
@@ -143,6 +212,8 @@ impl fmt::Debug for RecvBatch {
 /// loop with the same interface). The kernel headers are allocated once, by `new`.
 pub struct SendBatch {
     capacity: usize,
+    /// Send runs with `UDP_SEGMENT` (see [`set_segmentation`](SendBatch::set_segmentation)).
+    segment: bool,
     #[cfg(any(target_os = "linux", target_os = "android"))]
     sys: linux::Headers,
 }
@@ -153,6 +224,7 @@ impl SendBatch {
         let capacity = capacity.max(1);
         SendBatch {
             capacity,
+            segment: false,
             #[cfg(any(target_os = "linux", target_os = "android"))]
             sys: linux::Headers::new(capacity),
         }
@@ -161,6 +233,26 @@ impl SendBatch {
     /// The most datagrams one call sends.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Switches UDP generic segmentation offload on or off (off by default; only Linux and
+    /// Android have it, elsewhere this does nothing). When on, consecutive datagrams to
+    /// one destination, all of one size but a shorter last one, leave as one header with
+    /// a `UDP_SEGMENT` control message: the kernel's per-datagram send work is paid once
+    /// per run of up to 64. Receivers see the same datagrams either way. Only switch it
+    /// on for a socket where [`udp_segmentation_supported`](super::udp_segmentation_supported)
+    /// said yes: a kernel without it would send a run as one big datagram. If the kernel
+    /// refuses a segmented send (a path MTU below the segment size, a device that cannot
+    /// checksum for it) the run is sent again datagram by datagram, and for a refusal
+    /// that cannot change (`EIO`) segmentation switches itself off.
+    pub fn set_segmentation(&mut self, on: bool) {
+        self.segment = on && NATIVE_BATCHING;
+    }
+
+    /// True while segmentation is on (it may have switched itself off; see
+    /// [`set_segmentation`](SendBatch::set_segmentation)).
+    pub fn segmentation(&self) -> bool {
+        self.segment
     }
 
     /// Sends the first `capacity` datagrams of `msgs` (payload, destination; `None` for a
@@ -179,7 +271,8 @@ impl SendBatch {
     {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
-            self.sys.send(fd.as_fd(), msgs, self.capacity)
+            self.sys
+                .send(fd.as_fd(), msgs, self.capacity, &mut self.segment)
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
@@ -204,7 +297,22 @@ impl fmt::Debug for SendBatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SendBatch")
             .field("capacity", &self.capacity)
+            .field("segmentation", &self.segment)
             .finish()
+    }
+}
+
+/// True if the kernel can segment UDP sends on this socket (Linux 4.18 and later; false
+/// on other platforms). See [`SendBatch::set_segmentation`].
+pub fn udp_segmentation_supported(fd: impl AsFd) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        linux::segmentation_supported(fd.as_fd())
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = fd;
+        false
     }
 }
 
@@ -215,239 +323,9 @@ fn no_slot() -> io::Error {
     )
 }
 
+mod gso;
 #[cfg(any(target_os = "linux", target_os = "android"))]
-mod linux {
-    use std::io;
-    use std::mem::{size_of, zeroed};
-    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-    use std::os::fd::{AsRawFd, BorrowedFd};
-    use std::ptr;
-
-    use super::{no_slot, Received};
-
-    /// The kernel-facing arrays, one entry per datagram of a batch.
-    pub(super) struct Headers {
-        headers: Vec<libc::mmsghdr>,
-        iovecs: Vec<libc::iovec>,
-        names: Vec<libc::sockaddr_storage>,
-    }
-
-    impl Headers {
-        pub(super) fn new(capacity: usize) -> Headers {
-            // SAFETY: mmsghdr, iovec and sockaddr_storage are plain C structs for which all
-            // zero bytes is a valid value (null pointers, zero lengths, AF_UNSPEC).
-            let zero = || unsafe { zeroed::<libc::mmsghdr>() };
-            Headers {
-                headers: (0..capacity).map(|_| zero()).collect(),
-                iovecs: (0..capacity)
-                    .map(|_| libc::iovec {
-                        iov_base: ptr::null_mut(),
-                        iov_len: 0,
-                    })
-                    .collect(),
-                // SAFETY: as above.
-                names: (0..capacity).map(|_| unsafe { zeroed() }).collect(),
-            }
-        }
-
-        /// Points header `i` at iovec `i` and (if `name`) at address storage `i`.
-        fn link(&mut self, i: usize, name_len: usize) {
-            let h = &mut self.headers[i].msg_hdr;
-            h.msg_iov = &mut self.iovecs[i];
-            h.msg_iovlen = 1;
-            h.msg_control = ptr::null_mut();
-            h.msg_controllen = 0;
-            h.msg_flags = 0;
-            if name_len == 0 {
-                h.msg_name = ptr::null_mut();
-            } else {
-                h.msg_name = (&mut self.names[i] as *mut libc::sockaddr_storage).cast();
-            }
-            h.msg_namelen = name_len as libc::socklen_t;
-            self.headers[i].msg_len = 0;
-        }
-
-        pub(super) fn recv<B: AsMut<[u8]>>(
-            &mut self,
-            fd: BorrowedFd<'_>,
-            bufs: &mut [B],
-            slot: usize,
-            capacity: usize,
-            results: &mut Vec<Received>,
-        ) -> io::Result<usize> {
-            let mut n = 0;
-            'fill: for (b, buf) in bufs.iter_mut().enumerate() {
-                let buf = buf.as_mut();
-                for offset in (0..buf.len() / slot).map(|k| k * slot) {
-                    if n == capacity {
-                        break 'fill;
-                    }
-                    self.iovecs[n] = libc::iovec {
-                        iov_base: buf[offset..].as_mut_ptr().cast(),
-                        iov_len: slot,
-                    };
-                    self.link(n, size_of::<libc::sockaddr_storage>());
-                    results.push(Received {
-                        buf: b,
-                        offset,
-                        len: 0,
-                        truncated: false,
-                        addr: None,
-                    });
-                    n += 1;
-                }
-            }
-            if n == 0 {
-                return Err(no_slot());
-            }
-            let got = loop {
-                // SAFETY: the first `n` headers point at live iovecs and address storages
-                // owned by `self`, and each iovec at `slot` writable bytes inside one of
-                // `bufs`, which stay mutably borrowed for this whole call. The kernel writes
-                // at most `iov_len` bytes per iovec and `msg_namelen` bytes per address.
-                let r = unsafe {
-                    libc::recvmmsg(
-                        fd.as_raw_fd(),
-                        self.headers.as_mut_ptr(),
-                        n as _,
-                        libc::MSG_DONTWAIT as _,
-                        ptr::null_mut(),
-                    )
-                };
-                if r >= 0 {
-                    break r as usize;
-                }
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    results.clear();
-                    return Err(e);
-                }
-            };
-            results.truncate(got);
-            for (i, r) in results.iter_mut().enumerate() {
-                let h = &self.headers[i];
-                r.len = (h.msg_len as usize).min(slot);
-                r.truncated = h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
-                r.addr = from_storage(&self.names[i], h.msg_hdr.msg_namelen);
-            }
-            Ok(got)
-        }
-
-        pub(super) fn send<'a, I>(
-            &mut self,
-            fd: BorrowedFd<'_>,
-            msgs: I,
-            capacity: usize,
-        ) -> io::Result<usize>
-        where
-            I: IntoIterator<Item = (&'a [u8], Option<SocketAddr>)>,
-        {
-            let mut n = 0;
-            for (data, addr) in msgs.into_iter().take(capacity) {
-                self.iovecs[n] = libc::iovec {
-                    // sendmmsg only reads through it.
-                    iov_base: data.as_ptr().cast_mut().cast(),
-                    iov_len: data.len(),
-                };
-                let name_len = match addr {
-                    Some(addr) => to_storage(&addr, &mut self.names[n]),
-                    None => 0,
-                };
-                self.link(n, name_len);
-                n += 1;
-            }
-            if n == 0 {
-                return Ok(0);
-            }
-            loop {
-                // SAFETY: the first `n` headers point at live iovecs and address storages
-                // owned by `self`; each iovec points at the bytes of a `&[u8]` from `msgs`,
-                // borrowed for 'a, which outlives this call. The kernel only reads them.
-                let r = unsafe {
-                    libc::sendmmsg(
-                        fd.as_raw_fd(),
-                        self.headers.as_mut_ptr(),
-                        n as _,
-                        (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as _,
-                    )
-                };
-                if r >= 0 {
-                    return Ok(r as usize);
-                }
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    /// Writes `addr` into `storage` in the kernel's form; returns its length.
-    fn to_storage(addr: &SocketAddr, storage: &mut libc::sockaddr_storage) -> usize {
-        match addr {
-            SocketAddr::V4(a) => {
-                let sin = libc::sockaddr_in {
-                    sin_family: libc::AF_INET as libc::sa_family_t,
-                    sin_port: a.port().to_be(),
-                    sin_addr: libc::in_addr {
-                        s_addr: u32::from(*a.ip()).to_be(),
-                    },
-                    sin_zero: [0; 8],
-                };
-                // SAFETY: sockaddr_storage is larger than and aligned for every sockaddr
-                // type, sockaddr_in included; we write one whole value into it.
-                unsafe { ptr::write((storage as *mut libc::sockaddr_storage).cast(), sin) };
-                size_of::<libc::sockaddr_in>()
-            }
-            SocketAddr::V6(a) => {
-                let sin6 = libc::sockaddr_in6 {
-                    sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                    sin6_port: a.port().to_be(),
-                    sin6_flowinfo: a.flowinfo().to_be(),
-                    sin6_addr: libc::in6_addr {
-                        s6_addr: a.ip().octets(),
-                    },
-                    sin6_scope_id: a.scope_id(),
-                };
-                // SAFETY: as for IPv4, with sockaddr_in6.
-                unsafe { ptr::write((storage as *mut libc::sockaddr_storage).cast(), sin6) };
-                size_of::<libc::sockaddr_in6>()
-            }
-        }
-    }
-
-    /// Reads an IP address the kernel wrote into `storage` (`len` bytes).
-    fn from_storage(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
-        let len = len as usize;
-        match storage.ss_family as libc::c_int {
-            libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
-                // SAFETY: the family says the kernel wrote a sockaddr_in there (and `len`
-                // confirms its size); the storage is aligned for it.
-                let sin = unsafe {
-                    &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>()
-                };
-                let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-                Some(SocketAddr::V4(SocketAddrV4::new(
-                    ip,
-                    u16::from_be(sin.sin_port),
-                )))
-            }
-            libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
-                // SAFETY: as for IPv4, with sockaddr_in6.
-                let sin6 = unsafe {
-                    &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
-                };
-                Some(SocketAddr::V6(SocketAddrV6::new(
-                    Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                    u16::from_be(sin6.sin6_port),
-                    u32::from_be(sin6.sin6_flowinfo),
-                    sin6.sin6_scope_id,
-                )))
-            }
-            _ => None,
-        }
-    }
-}
+mod linux;
 
 #[cfg(test)]
 mod tests {
@@ -500,6 +378,113 @@ mod tests {
             let e = rx.recv(&b, &mut bufs, 32).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         }
+    }
+
+    #[test]
+    fn segmented_runs_arrive_as_the_same_datagrams() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let a = udp_bind(any).unwrap();
+        let (b, c) = (udp_bind(any).unwrap(), udp_bind(any).unwrap());
+        let (bt, ct) = (local_addr(&b).unwrap(), local_addr(&c).unwrap());
+        let mut tx = SendBatch::new(64);
+        tx.set_segmentation(udp_segmentation_supported(&a));
+        if !tx.segmentation() {
+            assert!(
+                !cfg!(target_os = "linux"),
+                "Linux has had UDP_SEGMENT since 4.18"
+            );
+            return;
+        }
+        // To b: ten of 100 bytes, a shorter one (a run of 11), an empty one, then to c
+        // two of 100 bytes, then to b again.
+        let mut msgs: Vec<(Vec<u8>, SocketAddr)> = (0..10u8).map(|i| (vec![i; 100], bt)).collect();
+        msgs.push((vec![10; 37], bt));
+        msgs.push((Vec::new(), bt));
+        msgs.push((vec![20; 100], ct));
+        msgs.push((vec![21; 100], ct));
+        msgs.push((vec![30; 100], bt));
+        let sent = tx
+            .send(&a, msgs.iter().map(|(d, to)| (&d[..], Some(*to))))
+            .unwrap();
+        assert_eq!(sent, msgs.len(), "counted in datagrams, not headers");
+        assert!(tx.segmentation());
+        let mut rx = RecvBatch::new(64);
+        for (sock, to) in [(&b, bt), (&c, ct)] {
+            let want: Vec<&Vec<u8>> = msgs.iter().filter(|m| m.1 == to).map(|m| &m.0).collect();
+            let mut got = Vec::new();
+            let mut bufs = [vec![0u8; 64 * 200]];
+            for _ in 0..want.len() {
+                if got.len() == want.len() {
+                    break;
+                }
+                assert!(ready(sock, PollFlags::IN));
+                let n = rx.recv(sock, &mut bufs, 200).unwrap();
+                for i in 0..n {
+                    let r = rx.get(i).unwrap();
+                    assert!(!r.truncated);
+                    got.push(bufs[r.buf][r.offset..r.offset + r.len].to_vec());
+                }
+            }
+            assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        }
+    }
+
+    #[test]
+    fn a_coalesced_receive_is_cut_back_into_its_datagrams() {
+        let r = |len, segment_size| Received {
+            buf: 0,
+            offset: 10,
+            len,
+            truncated: false,
+            addr: None,
+            segment_size,
+        };
+        let cut = |r: Received| r.datagrams().collect::<Vec<_>>();
+        assert_eq!(cut(r(64, 0)), [(10, 64)]);
+        assert_eq!(cut(r(0, 0)), [(10, 0)], "an empty datagram is one");
+        assert_eq!(cut(r(64, 64)), [(10, 64)]);
+        assert_eq!(cut(r(64, 100)), [(10, 64)]);
+        assert_eq!(cut(r(192, 64)), [(10, 64), (74, 64), (138, 64)]);
+        assert_eq!(cut(r(150, 64)), [(10, 64), (74, 64), (138, 22)]);
+    }
+
+    #[test]
+    fn coalescing_receives_a_segmented_run_as_one_buffer() {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let (a, b) = (udp_bind(any).unwrap(), udp_bind(any).unwrap());
+        let bt = local_addr(&b).unwrap();
+        let mut tx = SendBatch::new(64);
+        tx.set_segmentation(udp_segmentation_supported(&a));
+        let mut rx = RecvBatch::new(4);
+        let coalescing = rx.set_coalescing(&b, true).unwrap_or(false);
+        if !tx.segmentation() || !coalescing {
+            assert!(!cfg!(target_os = "linux"), "Linux has had both since 5.0");
+            return;
+        }
+        let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 64]).chain([vec![8; 5]]).collect();
+        assert_eq!(
+            tx.send(&a, msgs.iter().map(|m| (&m[..], Some(bt))))
+                .unwrap(),
+            9
+        );
+        let mut bufs = [vec![0u8; COALESCED_SLOT]];
+        let (mut got, mut coalesced) = (Vec::new(), false);
+        for _ in 0..9 {
+            if got.len() == msgs.len() {
+                break;
+            }
+            assert!(ready(&b, PollFlags::IN));
+            let n = rx.recv(&b, &mut bufs, COALESCED_SLOT).unwrap();
+            for i in 0..n {
+                let r = rx.get(i).unwrap();
+                coalesced |= r.segment_size == 64;
+                got.extend(r.datagrams().map(|(o, l)| bufs[r.buf][o..o + l].to_vec()));
+            }
+        }
+        assert_eq!(got, msgs);
+        assert!(coalesced, "loopback carries a segmented run whole");
+        assert!(rx.coalescing());
+        assert!(!rx.set_coalescing(&b, false).unwrap());
     }
 
     #[test]
