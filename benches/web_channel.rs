@@ -50,6 +50,7 @@ fn pipelined(c: &mut Criterion) {
             st.clear();
         })
     });
+    group.throughput(Throughput::Elements(1));
     group.bench_function("one GET per read", |b| {
         b.iter(|| {
             channel.data_received(&t, black_box(REQ));

@@ -272,10 +272,21 @@ impl ChannelShared {
                     self.flush_batch(&t);
                     t.write(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
-                st.current = Some(Request::from_state(state));
+                let request = Request::from_state(state);
                 st.head_started = None;
                 st.pos += n;
-                Step::Continue
+                if has_body {
+                    st.current = Some(request);
+                    return Step::Continue;
+                }
+                // No body: the request is complete now (the framer says so on the next
+                // call, given nothing); dispatch it without another step.
+                let (_, done) = st.framer.advance(&[], &mut |_| {});
+                debug_assert_eq!(done, Progress::Complete);
+                st.in_flight = true;
+                st.first = false;
+                st.current = Some(request.clone());
+                Step::Dispatch(request)
             }
             Progress::Complete => {
                 st.pos += n;

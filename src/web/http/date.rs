@@ -1,7 +1,7 @@
 //! HTTP dates (IMF-fixdate, RFC 9110 §5.6.7): formatting, parsing, and the `Date` header
 //! value cached per second.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
@@ -104,9 +104,14 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// `Date: <IMF-fixdate>\r\nServer: torsion\r\n`, the two fields every response carries.
+const DATE_LINE: &[u8; 54] = b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: torsion\r\n";
+
 thread_local! {
     static CACHED: Cell<(u64, [u8; HTTP_DATE_LEN])> =
         const { Cell::new((u64::MAX, [0; HTTP_DATE_LEN])) };
+    /// [`DATE_LINE`] with the cached date in it.
+    static LINE: RefCell<[u8; DATE_LINE.len()]> = const { RefCell::new(*DATE_LINE) };
     /// Inside a [`DateBatch`]: the cached value is fresh enough.
     static BATCH: Cell<u32> = const { Cell::new(0) };
 }
@@ -120,6 +125,7 @@ fn refresh() -> [u8; HTTP_DATE_LEN] {
         }
         let text = format_http_date(now);
         c.set((now, text));
+        LINE.with_borrow_mut(|line| line[6..6 + HTTP_DATE_LEN].copy_from_slice(&text));
         text
     })
 }
@@ -134,6 +140,15 @@ pub fn date_now() -> [u8; HTTP_DATE_LEN] {
         }
     }
     refresh()
+}
+
+/// Calls `f` with `Date: <now>\r\nServer: torsion\r\n` (the date as [`date_now`] gives it),
+/// copied from a per-thread buffer rather than assembled per response.
+pub(crate) fn with_date_line<R>(f: impl FnOnce(&[u8]) -> R) -> R {
+    if BATCH.with(Cell::get) == 0 || CACHED.with(Cell::get).0 == u64::MAX {
+        refresh();
+    }
+    LINE.with_borrow(|line| f(line))
 }
 
 /// While alive, [`date_now`] answers from the value read when it was made: a connection

@@ -22,7 +22,7 @@
 //! [`crate::web::fuzzing`].
 
 mod chunked;
-mod date;
+pub(crate) mod date;
 mod framer;
 mod head;
 mod limits;

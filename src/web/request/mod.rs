@@ -383,26 +383,41 @@ impl Request {
     /// Writes `body` as the whole response with its `Content-Length`, then finishes: what
     /// a render returning bytes does.
     pub fn write_whole(&self, body: &[u8]) {
-        {
-            let mut st = self.st.borrow_mut();
-            if st.finished || st.gone {
-                return;
-            }
-            if !st.started {
-                let closing = Self::closing(&st);
-                st.begin(Some(body.len() as u64), closing);
-                let Some(t) = st.transport.clone() else {
-                    return;
-                };
-                let channel = st.channel.clone();
-                emit(&channel, &t, st.frame(body));
-                st.wbuf.clear();
-            } else {
-                drop(st);
-                self.write(body);
-            }
+        let mut st = self.st.borrow_mut();
+        if st.finished || st.gone {
+            return;
         }
-        self.finish();
+        if st.started {
+            drop(st);
+            self.write(body);
+            return self.finish();
+        }
+        // The common case, in one pass: head and body written, finished, the channel told.
+        let Some(t) = st.transport.clone() else {
+            return;
+        };
+        let channel = st.channel.upgrade();
+        let closing = channel.as_ref().is_none_or(|c| c.closing());
+        st.begin(Some(body.len() as u64), closing);
+        let pieces = st.frame(body);
+        match &channel {
+            Some(c) => c.emit(&t, &pieces),
+            None => write_pieces(&t, pieces),
+        }
+        st.wbuf.clear();
+        st.finished = true;
+        if st.producer.take().is_some() {
+            t.unregister_producer();
+        }
+        let notify = (!st.notify.is_empty()).then(|| std::mem::take(&mut st.notify));
+        let keep_alive = st.keep_alive;
+        drop(st);
+        for d in notify.into_iter().flatten() {
+            let _ = d.callback(());
+        }
+        if let Some(channel) = channel {
+            channel.request_finished(self, keep_alive);
+        }
     }
 
     /// Ends the response (Twisted's `finish`): writes the head if nothing was written
@@ -513,9 +528,13 @@ impl Request {
 fn emit(channel: &Weak<ChannelShared>, t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
     match channel.upgrade() {
         Some(c) => c.emit(t, &pieces),
-        None => match pieces {
-            [a, b""] => t.write(a),
-            pieces => t.write_sequence(&pieces),
-        },
+        None => write_pieces(t, pieces),
+    }
+}
+
+fn write_pieces(t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
+    match pieces {
+        [a, b""] => t.write(a),
+        pieces => t.write_sequence(&pieces),
     }
 }

@@ -2,6 +2,7 @@
 //! `Date`, `Connection`.
 
 use super::state::State;
+use crate::web::http::date::with_date_line;
 use crate::web::http::{bodiless, date_now, reason_phrase};
 
 /// Bodies up to this size are copied behind the head, so a response is one transport write.
@@ -65,7 +66,7 @@ impl State {
         let w = &mut self.wbuf;
         w.clear();
         match &self.reason {
-            None if code == 200 => w.extend_from_slice(b"HTTP/1.1 200 OK"),
+            None if code == 200 => w.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
             _ => {
                 w.extend_from_slice(b"HTTP/1.1 ");
                 push_u64(w, u64::from(code));
@@ -82,7 +83,9 @@ impl State {
             }
             _ => w.extend_from_slice(reason_phrase(code).as_bytes()),
         }
-        w.extend_from_slice(b"\r\n");
+        if !(self.reason.is_none() && code == 200) {
+            w.extend_from_slice(b"\r\n");
+        }
         // Fields the server sets itself are looked for only if the resource set one
         // (`State::special_fields`, noted by `add_out_header`).
         let special = self.special_fields;
@@ -95,10 +98,8 @@ impl State {
         };
         let (set_date, set_server) = (!has(b"date"), !has(b"server"));
         if set_date && set_server {
-            // One copy: "Date: <29 bytes>\r\nServer: torsion\r\n".
-            let mut line = *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: torsion\r\n";
-            line[6..35].copy_from_slice(&date_now());
-            w.extend_from_slice(&line);
+            // One copy of the per-thread "Date: <29 bytes>\r\nServer: torsion\r\n".
+            with_date_line(|line| w.extend_from_slice(line));
         } else {
             if set_date {
                 w.extend_from_slice(b"Date: ");

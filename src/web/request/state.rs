@@ -147,23 +147,24 @@ impl State {
 
     pub(crate) fn add_out_header(&mut self, name: &[u8], value: &[u8]) {
         // CR and LF in a value would split the response: they are replaced by spaces.
-        self.special_fields |= [
-            &b"date"[..],
-            b"server",
-            b"content-length",
-            b"transfer-encoding",
-            b"connection",
-        ]
-        .iter()
-        .any(|s| s.eq_ignore_ascii_case(name));
+        let special: &[u8] = match name.len() {
+            4 => b"date",
+            6 => b"server",
+            10 => b"connection",
+            14 => b"content-length",
+            17 => b"transfer-encoding",
+            _ => b"",
+        };
+        self.special_fields |= !special.is_empty() && special.eq_ignore_ascii_case(name);
         let n0 = self.out_buf.len();
         self.out_buf.extend_from_slice(name);
         let v0 = self.out_buf.len();
-        self.out_buf.extend(
-            value
-                .iter()
-                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
-        );
+        self.out_buf.extend_from_slice(value);
+        for c in &mut self.out_buf[v0..] {
+            if *c == b'\r' || *c == b'\n' {
+                *c = b' ';
+            }
+        }
         let v1 = self.out_buf.len();
         self.out_fields.push((n0..v0, v0..v1));
     }
