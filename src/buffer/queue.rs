@@ -67,6 +67,15 @@ impl WriteQueue {
         })
     }
 
+    /// The queued bytes when they lie in one chunk (the common case of a small reply):
+    /// one plain `send`, with no slice array to fill.
+    pub fn single_run(&self) -> Option<&[u8]> {
+        match self.chunks.len() {
+            1 => Some(&self.chunks[0][self.head..self.tail]),
+            _ => None,
+        }
+    }
+
     /// Fills `slices` with the queued bytes, in order, and returns how many it used.
     pub fn io_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;

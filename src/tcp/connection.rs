@@ -324,12 +324,12 @@ impl Connection {
                 let Some(fd) = fd.as_ref() else {
                     return;
                 };
-                let mut slices = [IoSlice::new(&[]); MAX_IOV];
-                let n = st.queue.io_slices(&mut slices);
                 crate::reactor::Counters::bump(&self.reactor.counters().writes);
-                if n == 1 {
-                    socket::send_nosignal(fd, &slices[0])
+                if let Some(run) = st.queue.single_run() {
+                    socket::send_nosignal(fd, run)
                 } else {
+                    let mut slices = [IoSlice::new(&[]); MAX_IOV];
+                    let n = st.queue.io_slices(&mut slices);
                     socket::sendv_nosignal(fd, &slices[..n])
                 }
             };
