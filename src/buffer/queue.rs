@@ -193,6 +193,20 @@ mod tests {
     }
 
     #[test]
+    fn a_queue_in_one_chunk_is_a_single_run() {
+        let pool = BufferPool::new(8);
+        let mut q = WriteQueue::new();
+        assert_eq!(q.single_run(), None);
+        q.write(&pool, b"hello ");
+        q.write(&pool, b"world");
+        assert_eq!(q.single_run(), Some(&b"hello world"[..]));
+        q.consume(&pool, 6);
+        assert_eq!(q.single_run(), Some(&b"world"[..]));
+        q.write(&pool, &vec![1u8; CHUNK_SIZE]);
+        assert_eq!(q.single_run(), None, "two chunks need the vectored write");
+    }
+
+    #[test]
     fn steady_state_reuses_one_chunk() {
         let pool = BufferPool::new(8);
         let mut q = WriteQueue::new();
