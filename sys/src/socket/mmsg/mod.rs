@@ -389,10 +389,9 @@ mod tests {
         let mut tx = SendBatch::new(64);
         tx.set_segmentation(udp_segmentation_supported(&a));
         if !tx.segmentation() {
-            assert!(
-                !cfg!(target_os = "linux"),
-                "Linux has had UDP_SEGMENT since 4.18"
-            );
+            if cfg!(target_os = "linux") {
+                panic!("Linux has had UDP_SEGMENT since 4.18");
+            }
             return;
         }
         // To b: ten of 100 bytes, a shorter one (a run of 11), an empty one, then to c
@@ -458,7 +457,9 @@ mod tests {
         let mut rx = RecvBatch::new(4);
         let coalescing = rx.set_coalescing(&b, true).unwrap_or(false);
         if !tx.segmentation() || !coalescing {
-            assert!(!cfg!(target_os = "linux"), "Linux has had both since 5.0");
+            if cfg!(target_os = "linux") {
+                panic!("Linux has had both since 5.0");
+            }
             return;
         }
         let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 64]).chain([vec![8; 5]]).collect();
