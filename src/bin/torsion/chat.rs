@@ -11,8 +11,7 @@ use torsion::protocols::basic::{LineProtocol, LineReceiver, Lines};
 use torsion::transport::Transport;
 
 use crate::args::Args;
-use crate::serve::Server;
-use crate::Common;
+use crate::serve::serve_factory;
 
 pub(crate) const HELP: &str = "\
 torsion chat: a chat room (each line a client sends goes to every client)
@@ -72,26 +71,12 @@ impl Factory for PubFactory {
     }
 }
 
-pub(crate) fn main(mut args: Args) -> Result<(), Box<dyn Error>> {
-    let mut common = Common::default();
-    let mut listen = Vec::new();
-    while let Some(flag) = args.next_flag()? {
-        match flag.as_str() {
-            "-h" | "--help" => {
-                print!("{HELP}");
-                return Ok(());
-            }
-            "--listen" | "-l" => listen.push(args.value("--listen")?),
-            _ if common.parse(&flag, &mut args)? => {}
-            _ => return Err(args.unknown(&flag).into()),
-        }
-    }
-    if listen.is_empty() {
-        listen.push("tcp:1025".to_string());
-    }
-    common.apply();
-    let server = Server::new()?;
-    server.listen_all("chat", &listen, Rc::new(PubFactory::default()))?;
-    server.stop_gracefully(common.grace);
-    server.run()
+pub(crate) fn main(args: Args) -> Result<(), Box<dyn Error>> {
+    serve_factory(
+        args,
+        HELP,
+        "chat",
+        "tcp:1025",
+        Rc::new(PubFactory::default()),
+    )
 }

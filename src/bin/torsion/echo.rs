@@ -6,8 +6,7 @@ use torsion::protocol::{for_protocol, Protocol};
 use torsion::transport::Transport;
 
 use crate::args::Args;
-use crate::serve::Server;
-use crate::Common;
+use crate::serve::serve_factory;
 
 pub(crate) const HELP: &str = "\
 torsion echo: an echo server (sends back every byte it receives)
@@ -33,28 +32,8 @@ impl Protocol for Echo {
     }
 }
 
-pub(crate) fn main(mut args: Args) -> Result<(), Box<dyn Error>> {
-    let mut common = Common::default();
-    let mut listen = Vec::new();
-    while let Some(flag) = args.next_flag()? {
-        match flag.as_str() {
-            "-h" | "--help" => {
-                print!("{HELP}");
-                return Ok(());
-            }
-            "--listen" | "-l" => listen.push(args.value("--listen")?),
-            _ if common.parse(&flag, &mut args)? => {}
-            _ => return Err(args.unknown(&flag).into()),
-        }
-    }
-    if listen.is_empty() {
-        listen.push("tcp:8000".to_string());
-    }
-    common.apply();
-    let server = Server::new()?;
-    server.listen_all("echo", &listen, for_protocol(|| Echo))?;
-    server.stop_gracefully(common.grace);
-    server.run()
+pub(crate) fn main(args: Args) -> Result<(), Box<dyn Error>> {
+    serve_factory(args, HELP, "echo", "tcp:8000", for_protocol(|| Echo))
 }
 
 #[cfg(test)]

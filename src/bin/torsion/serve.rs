@@ -18,6 +18,42 @@ use torsion::tcp::ListeningPort;
 use torsion::transport::Transport;
 use torsion::Reactor;
 
+use crate::args::Args;
+use crate::Common;
+
+/// The whole of a subcommand that only listens with one factory (`echo`, `chat`): its
+/// flags are `--help`, `--listen` (repeatable; `default_listen` when none) and the
+/// [`Common`] ones; then it serves until stopped gracefully.
+pub(crate) fn serve_factory(
+    mut args: Args,
+    help: &str,
+    name: &str,
+    default_listen: &str,
+    factory: Rc<dyn Factory>,
+) -> Result<(), Box<dyn Error>> {
+    let mut common = Common::default();
+    let mut listen = Vec::new();
+    while let Some(flag) = args.next_flag()? {
+        match flag.as_str() {
+            "-h" | "--help" => {
+                print!("{help}");
+                return Ok(());
+            }
+            "--listen" | "-l" => listen.push(args.value("--listen")?),
+            _ if common.parse(&flag, &mut args)? => {}
+            _ => return Err(args.unknown(&flag).into()),
+        }
+    }
+    if listen.is_empty() {
+        listen.push(default_listen.to_string());
+    }
+    common.apply();
+    let server = Server::new()?;
+    server.listen_all(name, &listen, factory)?;
+    server.stop_gracefully(common.grace);
+    server.run()
+}
+
 /// How long the graceful stop waits for connections to finish sending before it aborts
 /// the rest.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
