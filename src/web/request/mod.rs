@@ -5,7 +5,7 @@ mod forms;
 mod response;
 pub(crate) mod state;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::rc::{Rc, Weak};
 
@@ -13,7 +13,7 @@ use crate::web::channel::ChannelShared;
 
 use crate::defer::{fail, succeed, Deferred, Failure};
 use crate::protocol::Address;
-use crate::transport::{Producer, ProducerError};
+use crate::transport::{Producer, ProducerError, Transport};
 
 pub use cookies::CookieOptions;
 pub(crate) use forms::trim as forms_trim;
@@ -399,11 +399,37 @@ impl Request {
         let channel = st.channel.upgrade();
         let closing = channel.as_ref().is_none_or(|c| c.closing());
         st.begin(Some(body.len() as u64), closing);
-        let pieces = st.frame(body);
-        match &channel {
-            Some(c) => c.emit(&t, &pieces),
-            None => write_pieces(&t, pieces),
+        emit_via(channel.as_ref(), &t, st.frame(body));
+        self.end(st, &t, channel);
+    }
+
+    /// Ends the response (Twisted's `finish`): writes the head if nothing was written
+    /// (with `Content-Length: 0`), the last chunk if chunked, fires the `notify_finish`
+    /// Deferreds, and lets the connection go on to the next request (or close). A second
+    /// call, or a call after the client went away, does nothing.
+    pub fn finish(&self) {
+        let mut st = self.st.borrow_mut();
+        if st.finished || st.gone {
+            return;
         }
+        let Some(t) = st.transport.clone() else {
+            return;
+        };
+        let channel = st.channel.upgrade();
+        if !st.started {
+            let closing = channel.as_ref().is_none_or(|c| c.closing());
+            st.begin(Some(0), closing);
+            emit_via(channel.as_ref(), &t, [&st.wbuf, b""]);
+        } else if st.chunked {
+            emit_via(channel.as_ref(), &t, [b"0\r\n\r\n", b""]);
+        }
+        self.end(st, &t, channel);
+    }
+
+    /// What every way of finishing shares once the last bytes are written: marks the
+    /// request finished, drops its producer, fires `notify_finish` and tells the channel
+    /// (with no borrow of the state held while those run).
+    fn end(&self, mut st: RefMut<'_, State>, t: &Transport, channel: Option<Rc<ChannelShared>>) {
         st.wbuf.clear();
         st.finished = true;
         if st.producer.take().is_some() {
@@ -413,45 +439,6 @@ impl Request {
         let keep_alive = st.keep_alive;
         drop(st);
         for d in notify.into_iter().flatten() {
-            let _ = d.callback(());
-        }
-        if let Some(channel) = channel {
-            channel.request_finished(self, keep_alive);
-        }
-    }
-
-    /// Ends the response (Twisted's `finish`): writes the head if nothing was written
-    /// (with `Content-Length: 0`), the last chunk if chunked, fires the `notify_finish`
-    /// Deferreds, and lets the connection go on to the next request (or close). A second
-    /// call, or a call after the client went away, does nothing.
-    pub fn finish(&self) {
-        let (notify, channel, keep_alive) = {
-            let mut st = self.st.borrow_mut();
-            if st.finished || st.gone {
-                return;
-            }
-            let Some(t) = st.transport.clone() else {
-                return;
-            };
-            if !st.started {
-                let closing = Self::closing(&st);
-                st.begin(Some(0), closing);
-                emit(&st.channel, &t, [&st.wbuf, b""]);
-            } else if st.chunked {
-                emit(&st.channel, &t, [b"0\r\n\r\n", b""]);
-            }
-            st.wbuf.clear();
-            st.finished = true;
-            if st.producer.take().is_some() {
-                t.unregister_producer();
-            }
-            (
-                std::mem::take(&mut st.notify),
-                st.channel.upgrade(),
-                st.keep_alive,
-            )
-        };
-        for d in notify {
             let _ = d.callback(());
         }
         if let Some(channel) = channel {
@@ -525,16 +512,17 @@ impl Request {
 }
 
 /// Writes through the channel (which batches the responses of one read) if it is there.
-fn emit(channel: &Weak<ChannelShared>, t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
-    match channel.upgrade() {
-        Some(c) => c.emit(t, &pieces),
-        None => write_pieces(t, pieces),
-    }
+fn emit(channel: &Weak<ChannelShared>, t: &Transport, pieces: [&[u8]; 2]) {
+    emit_via(channel.upgrade().as_ref(), t, pieces)
 }
 
-fn write_pieces(t: &crate::transport::Transport, pieces: [&[u8]; 2]) {
-    match pieces {
-        [a, b""] => t.write(a),
-        pieces => t.write_sequence(&pieces),
+/// [`emit`] with the channel already looked up.
+fn emit_via(channel: Option<&Rc<ChannelShared>>, t: &Transport, pieces: [&[u8]; 2]) {
+    match channel {
+        Some(c) => c.emit(t, &pieces),
+        None => match pieces {
+            [a, b""] => t.write(a),
+            pieces => t.write_sequence(&pieces),
+        },
     }
 }
