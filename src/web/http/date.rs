@@ -107,47 +107,49 @@ pub fn unix_now() -> u64 {
 /// `Date: <IMF-fixdate>\r\nServer: torsion\r\n`, the two fields every response carries.
 const DATE_LINE: &[u8; 54] = b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: torsion\r\n";
 
+/// Where the date sits in [`DATE_LINE`].
+const DATE_AT: std::ops::Range<usize> = 6..6 + HTTP_DATE_LEN;
+
 thread_local! {
-    static CACHED: Cell<(u64, [u8; HTTP_DATE_LEN])> =
-        const { Cell::new((u64::MAX, [0; HTTP_DATE_LEN])) };
-    /// [`DATE_LINE`] with the cached date in it.
+    /// The second the cached date is for (`u64::MAX`: none yet).
+    static CACHED_SECS: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// [`DATE_LINE`] with the cached date in it: the one copy of the date.
     static LINE: RefCell<[u8; DATE_LINE.len()]> = const { RefCell::new(*DATE_LINE) };
     /// Inside a [`DateBatch`]: the cached value is fresh enough.
     static BATCH: Cell<u32> = const { Cell::new(0) };
 }
 
-fn refresh() -> [u8; HTTP_DATE_LEN] {
+/// Brings the cached date up to now (formatting only when the second changed).
+fn refresh() {
     let now = unix_now();
-    CACHED.with(|c| {
-        let (secs, text) = c.get();
-        if secs == now {
-            return text;
-        }
+    if CACHED_SECS.with(Cell::get) != now {
         let text = format_http_date(now);
-        c.set((now, text));
-        LINE.with_borrow_mut(|line| line[6..6 + HTTP_DATE_LEN].copy_from_slice(&text));
-        text
-    })
+        LINE.with_borrow_mut(|line| line[DATE_AT].copy_from_slice(&text));
+        CACHED_SECS.with(|c| c.set(now));
+    }
+}
+
+/// [`refresh`], unless a [`DateBatch`] holds the cached date (and there is one).
+fn refresh_unless_batched() {
+    if BATCH.with(Cell::get) == 0 || CACHED_SECS.with(Cell::get) == u64::MAX {
+        refresh();
+    }
 }
 
 /// The `Date` header value for now, formatted at most once per second per thread. Inside
 /// a [`DateBatch`] the clock is not even read: the value read when the batch began is used.
 pub fn date_now() -> [u8; HTTP_DATE_LEN] {
-    if BATCH.with(Cell::get) > 0 {
-        let (secs, text) = CACHED.with(Cell::get);
-        if secs != u64::MAX {
-            return text;
-        }
-    }
-    refresh()
+    with_date_line(|line| {
+        let mut text = [0; HTTP_DATE_LEN];
+        text.copy_from_slice(&line[DATE_AT]);
+        text
+    })
 }
 
 /// Calls `f` with `Date: <now>\r\nServer: torsion\r\n` (the date as [`date_now`] gives it),
 /// copied from a per-thread buffer rather than assembled per response.
 pub(crate) fn with_date_line<R>(f: impl FnOnce(&[u8]) -> R) -> R {
-    if BATCH.with(Cell::get) == 0 || CACHED.with(Cell::get).0 == u64::MAX {
-        refresh();
-    }
+    refresh_unless_batched();
     LINE.with_borrow(|line| f(line))
 }
 
