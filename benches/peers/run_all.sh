@@ -56,20 +56,7 @@ RESULTS="$OUT/suite.jsonl"
 : > "$RESULTS"
 log() { echo "[run_all $(date +%T)] $*" >&2; }
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] || continue
-        for _ in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- build
 log "building torsion (the command) from $(git -C "$ROOT" rev-parse --short HEAD)"
@@ -102,13 +89,7 @@ start_server() {
     local pid=$! port=""
     PIDS+=("$pid")
     PID[$name]=$pid
-    for _ in $(seq 100); do
-        port=$(grep -m1 'listening on' "$logf" 2>/dev/null | grep -oE '[0-9]+$' || true)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$logf" >&2; echo "$name server died" >&2; exit 1; }
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "$name server printed no port" >&2; exit 1; }
+    port=$(port_of "$name" "$logf" "$pid")
     PORT[$name]=$port
     log "$name echo server: pid $pid, 127.0.0.1:$port, core 0"
 }

@@ -77,20 +77,7 @@ SYSCALLS="$OUT/syscalls.jsonl"
 log() { echo "[run_echo $(date +%T)] $*" >&2; }
 
 # ---------------------------------------------------------------- cleanup
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] || continue
-        for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- build
 TORSION_REV_DESC=""
@@ -127,13 +114,7 @@ start_server() {
     PIDS+=("$pid")
     PID[$name]=$pid
     local port=""
-    for _ in $(seq 100); do
-        port=$(grep -m1 'listening on' "$logf" 2>/dev/null | grep -oE '[0-9]+$' || true)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$logf" >&2; echo "$name server died" >&2; exit 1; }
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "$name server printed no port" >&2; exit 1; }
+    port=$(port_of "$name" "$logf" "$pid")
     # The port accepts (bash's /dev/tcp; the probe connection closes at once).
     local ok=0
     for _ in $(seq 50); do

@@ -49,18 +49,7 @@ RESULTS="$OUT/results.tsv"
 log() { echo "[run_http $(date +%T)] $*" >&2; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] || continue
-        for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$HERE/lib.sh"
 
 log "building torsion_hello and hyper_hello (release)"
 cargo build --release --manifest-path "$HERE/Cargo.toml" --bin torsion_hello --bin hyper_hello >&2
@@ -106,13 +95,7 @@ start_server() {
     local pid=$! port=""
     PIDS+=("$pid")
     PID[$name]=$pid
-    for _ in $(seq 100); do
-        port=$(grep -m1 'listening on' "$logf" 2>/dev/null | grep -oE '[0-9]+$' || true)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || { cat "$logf" >&2; echo "$name server died" >&2; exit 1; }
-        sleep 0.1
-    done
-    [ -n "$port" ] || { echo "$name server printed no port" >&2; exit 1; }
+    port=$(port_of "$name" "$logf" "$pid")
     PORT[$name]=$port
     log "$name: pid $pid, 127.0.0.1:$port, core 0"
 }

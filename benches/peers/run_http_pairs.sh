@@ -31,14 +31,7 @@ mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 log() { echo "[run_http_pairs $(date +%T)] $*" >&2; }
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$HERE/lib.sh"
 
 log "building torsion_hello and hyper_hello (release)"
 cargo build --release --manifest-path "$HERE/Cargo.toml" --bin torsion_hello --bin hyper_hello >&2
@@ -47,12 +40,7 @@ declare -A PORT
 for s in torsion hyper; do
     taskset -c 0 "$BIN/${s}_hello" 0 127.0.0.1 2>"$OUT/server-$s.log" &
     PIDS+=("$!")
-    for _ in $(seq 100); do
-        PORT[$s]=$(grep -m1 'listening on' "$OUT/server-$s.log" 2>/dev/null | grep -oE '[0-9]+$' || true)
-        [ -n "${PORT[$s]}" ] && break
-        sleep 0.05
-    done
-    [ -n "${PORT[$s]}" ] || { echo "$s printed no port" >&2; exit 1; }
+    PORT[$s]=$(port_of "$s" "$OUT/server-$s.log" "${PIDS[-1]}")
 done
 echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)" > "$OUT/env.txt"
 

@@ -48,14 +48,7 @@ mkdir -p "$OUT"
 RESULTS="$OUT/timing.jsonl"; : > "$RESULTS"
 log() { echo "[run_udp $(date +%T)] $*" >&2; }
 
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+source "$HERE/lib.sh"
 
 log "building torsion's udp_echo example and the peers"
 (cd "$ROOT" && cargo build --release --example udp_echo >&2)
@@ -75,12 +68,7 @@ start_server() {
     esac
     local pid=$! port=""
     PIDS+=("$pid"); PID[$name]=$pid
-    for _ in $(seq 100); do
-        port=$(grep -m1 'listening on' "$logf" 2>/dev/null | grep -oE '[0-9]+$' || true)
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { cat "$logf" >&2; echo "$name printed no port" >&2; exit 1; }
+    port=$(port_of "$name" "$logf" "$pid")
     PORT[$name]=$port
     log "$name udp echo server: pid $pid, 127.0.0.1:$port, core 0"
 }
