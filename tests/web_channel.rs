@@ -11,7 +11,8 @@ use torsion::protocol::ConnectionLost;
 use torsion::testing::{assert_same_for_every_chunking, feed_bytewise};
 use torsion::web::http::Limits;
 use torsion::web::ClientGone;
-use web_util::{fixture, parse_responses};
+use torsion::web::SiteOptions;
+use web_util::{fixture, fixture_with, parse_responses};
 
 const GET: &[u8] = b"GET /count HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -451,4 +452,27 @@ fn fields_the_server_sets_can_be_set_by_the_resource() {
     assert_eq!(r[0].body, b"ok");
     assert!(d.transport().disconnecting());
     assert_eq!(f.counter.n.get(), 0);
+}
+
+#[test]
+fn the_server_field_is_sent_unless_the_site_omits_it() {
+    let servers = |omit_server_header: bool| {
+        let f = fixture_with(SiteOptions {
+            omit_server_header,
+            ..SiteOptions::default()
+        });
+        let d = f.driver();
+        d.data_received(&GET.repeat(2));
+        let r = parse_responses(&d.take_written(), &[]);
+        assert_eq!(r.len(), 2);
+        for resp in &r {
+            assert_eq!(resp.header("date").map(str::len), Some(29));
+            assert_eq!(resp.header("content-type"), Some("text/plain"));
+        }
+        r.iter()
+            .map(|resp| resp.header("server").map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(servers(false), vec![Some("torsion".to_string()); 2]);
+    assert_eq!(servers(true), vec![None, None]);
 }

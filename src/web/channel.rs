@@ -264,6 +264,7 @@ impl ChannelShared {
                     s.start(&st.inbuf[st.pos..], head, &t, st.secure);
                     if s.channel.upgrade().is_none() {
                         s.channel = self.me.clone();
+                        s.omit_server = self.site.options.omit_server_header;
                     }
                 }
                 let has_body = matches!(head.framing, Framing::Chunked)

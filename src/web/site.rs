@@ -26,6 +26,11 @@ pub struct SiteOptions {
     pub clock: Option<Rc<dyn ReactorTime>>,
     /// An access log in Combined Log Format, if wanted.
     pub access_log: Option<AccessLog>,
+    /// Send no `Server` field. By default every response says `Server: torsion` (Twisted
+    /// sends `Server: TwistedWeb/<version>`) unless the resource set its own; a deployment
+    /// that does not name its software, or wants every response byte to count, turns it
+    /// off here.
+    pub omit_server_header: bool,
 }
 
 impl fmt::Debug for SiteOptions {
@@ -34,6 +39,7 @@ impl fmt::Debug for SiteOptions {
             .field("limits", &self.limits)
             .field("clock", &self.clock.is_some())
             .field("access_log", &self.access_log.is_some())
+            .field("omit_server_header", &self.omit_server_header)
             .finish()
     }
 }

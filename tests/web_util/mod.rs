@@ -117,6 +117,14 @@ pub(crate) struct Fixture {
 /// `/` counter (a leaf at the root? no: `/count`), `/echo`, `/later`, `/deferred`,
 /// `/stream`, under a Directory root.
 pub(crate) fn fixture(limits: Limits) -> Fixture {
+    fixture_with(SiteOptions {
+        limits,
+        ..SiteOptions::default()
+    })
+}
+
+/// [`fixture`] with `options` (its clock replaced by the fixture's manual one).
+pub(crate) fn fixture_with(options: SiteOptions) -> Fixture {
     let root = Rc::new(Directory::new());
     let counter = Rc::new(Counter::default());
     let later = Rc::new(Later::default());
@@ -128,9 +136,8 @@ pub(crate) fn fixture(limits: Limits) -> Fixture {
     root.put_child(b"stream", Rc::new(Stream));
     let clock = Clock::new();
     let options = SiteOptions {
-        limits,
         clock: Some(Rc::new(clock.clone())),
-        access_log: None,
+        ..options
     };
     let site = Site::with_options(root, options);
     Fixture {

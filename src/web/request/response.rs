@@ -2,8 +2,8 @@
 //! `Date`, `Connection`.
 
 use super::state::State;
-use crate::web::http::date::with_date_line;
-use crate::web::http::{bodiless, date_now, reason_phrase};
+use crate::web::http::date::{with_date_line, DATE_FIELD_LEN};
+use crate::web::http::{bodiless, reason_phrase};
 
 /// Bodies up to this size are copied behind the head, so a response is one transport write.
 const COPY_LIMIT: usize = 16 * 1024;
@@ -96,19 +96,20 @@ impl State {
                     .iter()
                     .any(|(n, _)| self.out_buf[n.clone()].eq_ignore_ascii_case(name))
         };
-        let (set_date, set_server) = (!has(b"date"), !has(b"server"));
-        if set_date && set_server {
-            // One copy of the per-thread "Date: <29 bytes>\r\nServer: torsion\r\n".
-            with_date_line(|line| w.extend_from_slice(line));
-        } else {
-            if set_date {
-                w.extend_from_slice(b"Date: ");
-                w.extend_from_slice(&date_now());
-                w.extend_from_slice(b"\r\n");
-            }
-            if set_server {
-                w.extend_from_slice(b"Server: torsion\r\n");
-            }
+        let set_date = !has(b"date");
+        let set_server = !self.omit_server && !has(b"server");
+        if set_date {
+            // One copy of the per-thread "Date: <29 bytes>\r\nServer: torsion\r\n", or of
+            // its Date line alone.
+            with_date_line(|line| {
+                w.extend_from_slice(if set_server {
+                    line
+                } else {
+                    &line[..DATE_FIELD_LEN]
+                })
+            });
+        } else if set_server {
+            w.extend_from_slice(b"Server: torsion\r\n");
         }
         for (n, v) in &self.out_fields {
             if n.start == n.end {

@@ -49,6 +49,8 @@ pub(crate) struct State {
     pub(crate) notify: Vec<Deferred<()>>,
     pub(crate) producer: Option<Producer>,
     pub(crate) wbuf: Vec<u8>,
+    /// The site sends no default `Server` field (`SiteOptions::omit_server_header`).
+    pub(crate) omit_server: bool,
     // ---- links
     pub(crate) transport: Option<Transport>,
     pub(crate) channel: Weak<ChannelShared>,
