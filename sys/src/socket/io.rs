@@ -21,6 +21,18 @@ pub fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     retry(|| rustix::io::read(&fd, &mut *buf))
 }
 
+/// Receives into `buf` from a connected socket (`recv` with no flags): what [`read`] does,
+/// minus the file layer's work per call (position lock check, access notification), which
+/// a socket does not need. `Ok(0)` is the peer's orderly shutdown (or an empty `buf`).
+///
+/// # Errors
+///
+/// As [`read`]; `NotASocket` (ENOTSOCK) for a descriptor that is not a socket.
+pub fn recv(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    // (rustix gives the bytes received and, for MSG_TRUNC, the datagram's full length.)
+    retry(|| rustix::net::recv(&fd, &mut *buf, rustix::net::RecvFlags::empty()).map(|(n, _)| n))
+}
+
 /// Reads into several buffers in order (`readv`).
 ///
 /// # Errors
@@ -152,6 +164,24 @@ mod tests {
         let mut buf = [0u8; 4];
         assert_eq!(read(&b, &mut buf).unwrap(), 1);
         assert_eq!(read(&b, &mut buf).unwrap(), 0);
+    }
+
+    #[test]
+    fn recv_reads_like_read_on_sockets_only() {
+        let (a, b) = socketpair().unwrap();
+        let e = recv(&b, &mut [0u8; 4]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        send_nosignal(&a, b"abcdef").unwrap();
+        assert!(ready(&b, PollFlags::IN));
+        let mut buf = [0u8; 4];
+        assert_eq!(recv(&b, &mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"abcd");
+        assert_eq!(recv(&b, &mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"ef");
+        drop(a);
+        assert_eq!(recv(&b, &mut buf).unwrap(), 0);
+        let (r, _w) = rustix::pipe::pipe().unwrap();
+        assert!(recv(&r, &mut buf).is_err(), "a pipe is not a socket");
     }
 
     #[test]

@@ -26,8 +26,8 @@ mod udp;
 mod unix;
 
 pub use self::io::{
-    local_addr, peer_addr, read, readv, send_nosignal, sendv_nosignal, shutdown_write, take_error,
-    write, writev,
+    local_addr, peer_addr, read, readv, recv, send_nosignal, sendv_nosignal, shutdown_write,
+    take_error, write, writev,
 };
 pub use self::mmsg::{
     udp_segmentation_supported, Received, RecvBatch, SendBatch, COALESCED_SLOT, NATIVE_BATCHING,
