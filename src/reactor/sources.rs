@@ -185,6 +185,30 @@ impl Reactor {
         Ok(key)
     }
 
+    /// Has the poller look at a source's state again, with its interest unchanged (a
+    /// reregistration): a source that is ready is reported on the next wait. The owner of an
+    /// [`Interest::EDGE`] source calls it when it stops reading with data left (a full
+    /// read buffer), since no new edge would come for data already there. Nothing happens
+    /// for a source out of the poller (empty interest).
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` for a stale key; the poller's error otherwise.
+    pub fn rearm(&self, key: SourceKey, fd: &impl AsFd) -> io::Result<()> {
+        let (interest, in_poller) = {
+            let sources = self.inner.sources.borrow();
+            let entry = sources.get(key).ok_or_else(stale_key)?;
+            (entry.interest, entry.in_poller)
+        };
+        if in_poller {
+            self.inner
+                .poller
+                .borrow_mut()
+                .reregister(fd.as_fd(), key, interest)?;
+        }
+        Ok(())
+    }
+
     /// Changes what a source is watched for. No system call is made if nothing changes.
     /// An empty interest takes the descriptor out of the kernel poller (so a hung-up
     /// descriptor nobody reads cannot spin the loop) while keeping its key.

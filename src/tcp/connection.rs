@@ -42,6 +42,20 @@ pub const DEFAULT_LOW_WATER: usize = 0;
 /// Most buffers handed to one `sendmsg`.
 const MAX_IOV: usize = 64;
 
+/// Reads one hang-up report may make before the rest waits for the next turn.
+const MAX_READS_ON_HANGUP: usize = 16;
+
+/// What a read told about the socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterRead {
+    /// Nothing more to read now (`WouldBlock`, an error that closed, no socket).
+    Drained,
+    /// A read of this many bytes, less than the buffer (0: end of file).
+    Short(usize),
+    /// The buffer was filled: more may be waiting.
+    Full,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Open,
@@ -124,7 +138,7 @@ impl Connection {
                 read_closed: false,
                 flush_scheduled: false,
                 want_write: false,
-                interest: Interest::READABLE,
+                interest: Interest::READABLE | Interest::EDGE,
                 producer: None,
                 producer_paused: false,
                 pause_pending: false,
@@ -139,7 +153,7 @@ impl Connection {
             tls: layer::Slot::default(),
         });
         let handler: Rc<dyn IoHandler> = conn.clone();
-        let key = reactor.add_source(&fd, Interest::READABLE, handler)?;
+        let key = reactor.add_source(&fd, Interest::READABLE | Interest::EDGE, handler)?;
         conn.key.set(Some(key));
         *conn.fd.borrow_mut() = Some(fd);
         conn.call_protocol(|p, t| p.connection_made(t));
@@ -191,31 +205,43 @@ impl Connection {
             .unwrap_or(false)
     }
 
-    fn do_read(&self) {
+    /// One read into the reactor's buffer, handed to the protocol. Returns what is known of
+    /// the socket afterwards.
+    fn do_read(&self) -> AfterRead {
         let result = self.reactor.with_read_buffer(|buf| {
             let n = {
                 let fd = self.fd.borrow();
                 let Some(fd) = fd.as_ref() else {
-                    return Ok(());
+                    return Ok(AfterRead::Drained);
                 };
                 crate::reactor::Counters::bump(&self.reactor.counters().reads);
-                match socket::read(fd, buf) {
+                match socket::recv(fd, buf) {
                     Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        return Ok(AfterRead::Drained)
+                    }
                     Err(e) => return Err(e),
                 }
+            };
+            let after = if n == buf.len() {
+                AfterRead::Full
+            } else {
+                AfterRead::Short(n)
             };
             if n == 0 {
                 self.read_eof();
             } else {
                 self.call_protocol(|p, t| p.data_received(t, &buf[..n]));
             }
-            Ok(())
+            Ok(after)
         });
-        if let Err(e) = result {
-            self.close_now(ConnectionLost::from_io(e));
-            return;
-        }
+        let after = match result {
+            Ok(after) => after,
+            Err(e) => {
+                self.close_now(ConnectionLost::from_io(e));
+                return AfterRead::Drained;
+            }
+        };
         // What the protocol wrote to this connection in answer leaves now, in one
         // system call, before the other ready connections are read: an answer does not
         // wait for the whole turn (lower and flatter latency under many connections).
@@ -229,6 +255,13 @@ impl Connection {
         if flush_now {
             self.flush();
         }
+        after
+    }
+
+    /// Still reading: open, not paused, not at EOF.
+    fn reading(&self) -> bool {
+        let st = self.st.borrow();
+        st.phase == Phase::Open && !st.read_paused && !st.read_closed
     }
 
     /// The peer will send no more.
@@ -318,19 +351,26 @@ impl Connection {
         if st.phase == Phase::Closed {
             return;
         }
+        // One send per flush. Under edge triggering (`Interest::EDGE`) a socket that took
+        // everything it was given is not reported writable again, so when a whole send
+        // leaves the queue non-empty (longer than one `sendmsg` takes) the poller is asked
+        // to look again; a short send means the kernel buffer is full, and its draining
+        // will be reported.
+        let mut rearm = false;
         if !st.queue.is_empty() {
-            let result = {
+            let (result, asked) = {
                 let fd = self.fd.borrow();
                 let Some(fd) = fd.as_ref() else {
                     return;
                 };
                 crate::reactor::Counters::bump(&self.reactor.counters().writes);
                 if let Some(run) = st.queue.single_run() {
-                    socket::send_nosignal(fd, run)
+                    (socket::send_nosignal(fd, run), run.len())
                 } else {
                     let mut slices = [IoSlice::new(&[]); MAX_IOV];
                     let n = st.queue.io_slices(&mut slices);
-                    socket::sendv_nosignal(fd, &slices[..n])
+                    let asked = slices[..n].iter().map(|s| s.len()).sum();
+                    (socket::sendv_nosignal(fd, &slices[..n]), asked)
                 }
             };
             match result {
@@ -338,9 +378,13 @@ impl Connection {
                     let pool = self.reactor.buffer_pool().clone();
                     st.queue.consume(&pool, n);
                     st.want_write = !st.queue.is_empty();
+                    rearm = st.want_write && n == asked;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => st.want_write = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => st.want_write = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    st.want_write = true;
+                    rearm = true;
+                }
                 Err(e) => {
                     drop(st);
                     self.close_now(ConnectionLost::from_io(e));
@@ -369,6 +413,9 @@ impl Connection {
         let shut_write = len == 0 && st.write_side == WriteSide::ShutdownRequested;
         drop(st);
         self.update_interest();
+        if rearm {
+            self.rearm();
+        }
         // The producer and protocol run with no borrow held, from the top of the loop.
         match resume {
             Some(Producer::Push(p)) => p.resume_producing(),
@@ -398,6 +445,21 @@ impl Connection {
         }
     }
 
+    /// Has the poller report the socket again if it is still ready (data left behind by a
+    /// full read, room left after a whole send, under edge triggering).
+    fn rearm(&self) {
+        let Some(key) = self.key.get() else {
+            return;
+        };
+        let result = match self.fd.borrow().as_ref() {
+            Some(fd) => self.reactor.rearm(key, fd),
+            None => return,
+        };
+        if let Err(e) = result {
+            self.close_now(ConnectionLost::from_io(e));
+        }
+    }
+
     /// Registers the interest the state calls for, if it changed.
     fn update_interest(&self) {
         let mut st = self.st.borrow_mut();
@@ -410,6 +472,9 @@ impl Connection {
         }
         if st.want_write {
             want |= Interest::WRITABLE;
+        }
+        if !want.is_empty() {
+            want |= Interest::EDGE; // (see `ready` for what this asks of the reads)
         }
         if want == st.interest {
             return;
@@ -482,12 +547,30 @@ impl Connection {
 
 impl IoHandler for Connection {
     fn ready(&self, _reactor: &Reactor, readiness: Readiness) {
-        let reading = {
-            let st = self.st.borrow();
-            st.phase == Phase::Open && !st.read_paused && !st.read_closed
-        };
-        if reading && readiness.wants_read() {
-            self.do_read();
+        if self.reading() && readiness.wants_read() {
+            // The source is edge-triggered (`Interest::EDGE`): a short read leaves nothing
+            // behind (what arrives later is a new edge), but a full buffer may, and a
+            // hang-up may be reported only once. One read per connection per turn, as
+            // level triggering gave; a full read has the poller look again, so the rest is
+            // read next turn, after the other connections had theirs.
+            let hung_up = readiness.intersects(Readiness::HUP | Readiness::ERROR);
+            let mut reads = 0;
+            loop {
+                let after = self.do_read();
+                reads += 1;
+                let more = match after {
+                    AfterRead::Drained | AfterRead::Short(0) => false,
+                    AfterRead::Short(_) => hung_up,
+                    AfterRead::Full => true,
+                };
+                if !more || !self.reading() {
+                    break;
+                }
+                if !hung_up || reads == MAX_READS_ON_HANGUP {
+                    self.rearm();
+                    break;
+                }
+            }
         }
         if readiness.wants_write() && self.st.borrow().want_write {
             self.st.borrow_mut().want_write = false;

@@ -3,8 +3,10 @@
 //!
 //! # Implementation notes
 //!
-//! - **Level-triggered**: `EPOLLET` is never set, so a source that stays ready is reported
-//!   on every wait, as the [`Poller`] contract asks.
+//! - **Level-triggered** unless the interest has [`Interest::EDGE`]: without it `EPOLLET` is
+//!   never set, so a source that stays ready is reported on every wait, as the [`Poller`]
+//!   contract asks; with it, `EPOLLET` (reported when something new arrives, and on
+//!   `EPOLL_CTL_ADD` / `EPOLL_CTL_MOD` of a ready source).
 //! - **Interest**: `READABLE` asks for `EPOLLIN | EPOLLRDHUP`, `WRITABLE` for `EPOLLOUT`.
 //!   `EPOLLHUP` and `EPOLLERR` are always reported by the kernel, even for an empty
 //!   interest (an empty event mask keeps the descriptor in the interest list).
@@ -60,9 +62,12 @@ unsafe impl Send for EpollPoller {}
 // SAFETY: as above; `&EpollPoller` gives access to nothing but the descriptor number.
 unsafe impl Sync for EpollPoller {}
 
-/// The epoll event mask for `interest` (level-triggered).
+/// The epoll event mask for `interest` (level-triggered unless it has `EDGE`).
 fn flags_for(interest: Interest) -> EventFlags {
     let mut flags = EventFlags::empty();
+    if interest.contains(Interest::EDGE) {
+        flags |= EventFlags::ET;
+    }
     if interest.contains(Interest::READABLE) {
         flags |= EventFlags::IN | EventFlags::RDHUP;
     }
@@ -194,6 +199,10 @@ mod tests {
         let both = flags_for(Interest::READABLE | Interest::WRITABLE);
         assert!(!both.contains(EventFlags::ET));
         assert!(!both.contains(EventFlags::ONESHOT));
+        assert_eq!(
+            flags_for(Interest::READABLE | Interest::EDGE),
+            EventFlags::IN | EventFlags::RDHUP | EventFlags::ET
+        );
     }
 
     #[test]

@@ -18,6 +18,30 @@ bitflags::bitflags! {
         const READABLE = 0b01;
         /// Data can be written.
         const WRITABLE = 0b10;
+        /// Report a change of readiness rather than a state (edge-triggered, where the
+        /// backend has it): a source that stays ready without anything new arriving need
+        /// not be reported again. It is a permission, not a promise: a backend may go on
+        /// reporting the state (poll(2) does, and kqueue here, which leaves `EV_CLEAR` for
+        /// a machine that can test it), so an owner must work either way.
+        ///
+        /// What the owner of an `EDGE` source must do, and what it gets:
+        /// - read until a read comes back short (less than asked for), empty or
+        ///   `WouldBlock`; a stream socket that gave a short read had nothing more queued
+        ///   at that moment, and anything that arrives later is a new edge, reported;
+        /// - when it stops reading with data still there (a full buffer, a bound on the
+        ///   work per wait), [`reregister`](crate::Poller::reregister) the source with the
+        ///   same interest: every backend then looks at its state again and reports it if
+        ///   ready (epoll's `EPOLL_CTL_MOD` queues a ready source, even edge-triggered);
+        /// - a report with `HUP` may come once: read until EOF or an error, even after a
+        ///   short read;
+        /// - registering, reregistering and adding an interest all report a source that is
+        ///   already ready, as without `EDGE`.
+        ///
+        /// Why: with level triggering, epoll puts every source it reported back on its
+        /// ready list and checks it again on the next wait, in the same order; a busy
+        /// server then serves its connections in a fixed order rather than in the order
+        /// their data arrived, which lengthens the latency tail (`BENCHMARKS.md`, TCP echo).
+        const EDGE = 0b100;
     }
 }
 

@@ -15,7 +15,8 @@
 //!   a half-close shows as `HUP` like with epoll), `WRITABLE` for `POLLOUT`. An empty
 //!   interest keeps the entry with `events = 0`: like epoll, poll(2) still reports `POLLHUP`
 //!   and `POLLERR` for it (the kernel sets them whatever was asked), so a quiet source still
-//!   shows a hang-up or an error, as the contract asks.
+//!   shows a hang-up or an error, as the contract asks. `EDGE` is ignored: poll(2) only
+//!   knows states, and reporting a state is what an `EDGE` owner must cope with anyway.
 //! - **Readiness**: `POLLIN` → `READABLE`, `POLLOUT` → `WRITABLE`, `POLLHUP` or `POLLRDHUP`
 //!   → `HUP`, `POLLERR` → `ERROR`, and `POLLNVAL` (the descriptor is not open) → `ERROR`.
 //! - **Capacity and fairness**: when more descriptors are ready than the [`Events`]

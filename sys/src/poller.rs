@@ -16,7 +16,9 @@ use crate::{Events, Interest, Token};
 /// # Contract
 ///
 /// - **Level-triggered.** A source that is still ready is reported again on the next wait.
-///   Nothing needs to be drained to re-arm it.
+///   Nothing needs to be drained to re-arm it. A source registered with
+///   [`Interest::EDGE`] allows the backend to report only changes (epoll does); its owner
+///   follows the rules given there, which also work where it stays level-triggered.
 /// - One registration per descriptor. Registering a descriptor twice is an error
 ///   (`AlreadyExists`); reregistering or deregistering one that is not registered is an error
 ///   (`NotFound`).

@@ -24,7 +24,9 @@
 //!
 //! # Implementation notes
 //!
-//! - **Level-triggered**: no `EV_CLEAR`, no `EV_ONESHOT`.
+//! - **Level-triggered**: no `EV_CLEAR`, no `EV_ONESHOT`, also for an `EDGE` interest
+//!   (which allows, and does not require, edge triggering). `EV_CLEAR` would save the
+//!   re-reports, but is left for a machine where it can be tested.
 //! - **Changes are applied at once**, one `kevent(2)` call per change with an empty event
 //!   list, so each change's error comes back as the call's own error (no `EV_RECEIPT`,
 //!   which NetBSD, OpenBSD and DragonFly's libc bindings lack). Most interest changes touch
