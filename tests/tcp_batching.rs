@@ -108,7 +108,10 @@ impl Protocol for Sink {
     }
 }
 
-fn sink_server(reactor: &torsion::Reactor) -> (u16, Rc<RefCell<Vec<u8>>>, Rc<Cell<Option<bool>>>) {
+/// What a [`Sink`] received, and whether it ended cleanly (`None`: not yet).
+type Received = (Rc<RefCell<Vec<u8>>>, Rc<Cell<Option<bool>>>);
+
+fn sink_server(reactor: &torsion::Reactor) -> (u16, Received) {
     let got = Rc::new(RefCell::new(Vec::new()));
     let ended = Rc::new(Cell::new(None));
     let (g, e) = (got.clone(), ended.clone());
@@ -123,7 +126,7 @@ fn sink_server(reactor: &torsion::Reactor) -> (u16, Rc<RefCell<Vec<u8>>>, Rc<Cel
             "127.0.0.1",
         )
         .unwrap();
-    (port.get_host().port().unwrap(), got, ended)
+    (port.get_host().port().unwrap(), (got, ended))
 }
 
 #[test]
@@ -131,7 +134,7 @@ fn input_larger_than_the_read_buffer_is_all_read() {
     // Each read fills the reactor's 64 KiB buffer; a full read leaves data behind that no
     // new edge announces, so the connection has the poller look again.
     for reactor in reactors() {
-        let (p, got, ended) = sink_server(&reactor);
+        let (p, (got, ended)) = sink_server(&reactor);
         let data = payload(4 << 20);
         let sent = data.clone();
         let client = std::thread::spawn(move || {
@@ -164,7 +167,7 @@ fn data_and_the_peers_close_reported_together_both_arrive() {
     // The client's bytes and its FIN are usually queued before the server's first read:
     // one report, after which a short read must not be taken for "drained".
     for reactor in reactors() {
-        let (p, got, ended) = sink_server(&reactor);
+        let (p, (got, ended)) = sink_server(&reactor);
         let client = std::thread::spawn(move || {
             let mut s = std_client(p);
             s.write_all(b"last words").unwrap();
