@@ -27,14 +27,26 @@
 //! CI without a rebuild. The cost is one predictable branch per poller call, beside a system
 //! call.
 //!
-//! # Level-triggered, and a quiet source leaves the kernel poller
+//! # Level-triggered by default, edge-triggered connections, and a quiet source leaves the kernel poller
 //!
-//! Every backend is level-triggered, like Twisted's epoll reactor: nothing has to be drained
-//! to re-arm, so a transport can read once per wake-up (one `read` per message in a
-//! ping-pong, where edge-triggered needs a second `read` to see `EAGAIN`). When a source's
-//! interest becomes empty (a paused transport) the reactor removes it from the kernel
-//! poller, as Twisted does when a descriptor is neither reader nor writer: otherwise a
-//! hung-up descriptor nobody reads would be reported forever and spin the loop.
+//! The poller contract is level-triggered, like Twisted's epoll reactor: nothing has to be
+//! drained to re-arm, which keeps listening ports, UDP ports, the waker and user sources
+//! simple. Connected stream sockets (TCP, Unix) ask for [`Interest::EDGE`](torsion_sys::Interest)
+//! instead, because of what level triggering does to a busy server on epoll: every source
+//! reported by one wait goes back on the kernel's ready list and is checked again by the
+//! next, in the same order, so fifty busy connections are served in a fixed round rather
+//! than in the order their data arrived; the connections whose data came just after their
+//! turn wait longest. At 50 connections of ping-pong this was a p99 35 % above tokio's
+//! (edge-triggered, as mio is) with the same median; edge triggering brought it level
+//! (`BENCHMARKS.md`, TCP echo). A connection still reads once per report: a short read
+//! means the kernel had nothing more queued (anything later is a new edge), so no second
+//! read to see `EAGAIN` is needed (tokio relies on the same rule); a full read or a whole
+//! send that left data queued calls [`Reactor::rearm`](crate::Reactor::rearm), and a
+//! hang-up is read to its end. poll(2) and kqueue stay level-triggered, which the same
+//! rules tolerate. When a source's interest becomes empty (a paused transport) the reactor
+//! removes it from the kernel poller, as Twisted does when a descriptor is neither reader
+//! nor writer: otherwise a hung-up descriptor nobody reads would be reported forever and
+//! spin the loop; adding it back has the kernel look at its state again.
 //!
 //! # Generational tokens
 //!

@@ -17,7 +17,8 @@ pub struct Event {
 ///
 /// It is allocated once with a fixed capacity; waiting never grows it, so a busy loop makes
 /// no allocation per wait. A wait returns at most `capacity` events; the rest stay ready in
-/// the kernel (every backend is level-triggered) and come back on the next wait.
+/// the kernel (epoll keeps them on its ready list, edge-triggered ones included; poll(2)
+/// and kqueue report states) and come back on the next wait.
 #[derive(Debug)]
 pub struct Events {
     list: Vec<Event>,
