@@ -2,6 +2,11 @@
 #
 # PIDS           the processes a script started (append with PIDS+=("$!")); they are
 #                stopped when the script exits, however it exits.
+# show_help     prints the calling script's header comment (its lines 2 up to `set -euo`).
+# out_dir DIR PREFIX
+#                prints DIR after creating it, or a new /tmp/PREFIX.XXXXXX directory if DIR
+#                is empty; assign it on its own line (`OUT=$(out_dir "$OUT" torsion-x)`).
+# log MESSAGE    prints "[SCRIPT TIME] MESSAGE" on stderr.
 # port_of NAME LOG PID
 #                prints the port a server announced in LOG ("... listening on ADDR:PORT",
 #                waiting up to 10 s); ends the script if PID dies first or prints none.
@@ -9,6 +14,17 @@
 #                so that its failure stops the script.
 
 PIDS=()
+
+show_help() { sed -n "2,$(( $(grep -n '^set -euo' "$0" | cut -d: -f1) - 1 ))p" "$0"; }
+
+out_dir() {
+    local dir=$1
+    [ -n "$dir" ] || dir=$(mktemp -d "/tmp/$2.XXXXXX")
+    mkdir -p "$dir"
+    echo "$dir"
+}
+
+log() { echo "[$(basename "$0" .sh) $(date +%T)] $*" >&2; }
 
 # TERM to every started process, then KILL to any still there after 3 s.
 stop_started() {

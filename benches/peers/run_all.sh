@@ -54,7 +54,6 @@ ROOT=$(cd "$HERE/../.." && pwd)
 mkdir -p "$OUT"
 RESULTS="$OUT/suite.jsonl"
 : > "$RESULTS"
-log() { echo "[run_all $(date +%T)] $*" >&2; }
 
 source "$HERE/lib.sh"
 

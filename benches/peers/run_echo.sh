@@ -74,7 +74,6 @@ RESULTS="$OUT/timing.jsonl"
 SYSCALLS="$OUT/syscalls.jsonl"
 : > "$RESULTS"
 : > "$SYSCALLS"
-log() { echo "[run_echo $(date +%T)] $*" >&2; }
 
 # ---------------------------------------------------------------- cleanup
 source "$HERE/lib.sh"

@@ -19,6 +19,8 @@
 # torsion / tokio for messages per second (higher is better for torsion) and for p50 and
 # p99 round-trip latency (lower is better), plus both servers' and loadgen's CPU use.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 PAIRS=30; DURATION=1; WARMUP=0.3; CONNS=50; SIZE=64; OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -28,17 +30,13 @@ while [ $# -gt 0 ]; do
         -c) CONNS=$2; shift 2 ;;
         -s) SIZE=$2; shift 2 ;;
         -o) OUT=$2; shift 2 ;;
-        -h|--help) sed -n "2,$(( $(grep -n '^set -euo' "$0" | cut -d: -f1) - 1 ))p" "$0"; exit 0 ;;
+        -h|--help) show_help; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-[ -n "$OUT" ] || OUT=$(mktemp -d /tmp/torsion-echo-pairs.XXXXXX)
-mkdir -p "$OUT"
-log() { echo "[run_echo_pairs $(date +%T)] $*" >&2; }
+OUT=$(out_dir "$OUT" torsion-echo-pairs)
 
-source "$HERE/lib.sh"
 
 log "building torsion's echo example, tokio_echo and loadgen (release)"
 (cd "$ROOT" && cargo build --release --example echo >&2)

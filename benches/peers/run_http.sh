@@ -46,7 +46,6 @@ ROOT=$(cd "$HERE/../.." && pwd)
 mkdir -p "$OUT"
 RESULTS="$OUT/results.tsv"
 : > "$RESULTS"
-log() { echo "[run_http $(date +%T)] $*" >&2; }
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 source "$HERE/lib.sh"

@@ -24,6 +24,8 @@
 # Same servers and load as run_http.sh (torsion_hello, hyper_hello; wrk -t1 -c50, plain or
 # pipelined by 16 with pipeline16.lua), servers pinned to core 0, wrk to core 1.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 PAIRS=20; DURATION=1; MODES="plain pipelined"; OUT=""; FIELD=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,17 +34,13 @@ while [ $# -gt 0 ]; do
         --modes) MODES=$2; shift 2 ;;
         --server-field) FIELD=1; shift ;;
         -o) OUT=$2; shift 2 ;;
-        -h|--help) sed -n "2,$(( $(grep -n '^set -euo' "$0" | cut -d: -f1) - 1 ))p" "$0"; exit 0 ;;
+        -h|--help) show_help; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-HERE=$(cd "$(dirname "$0")" && pwd)
-[ -n "$OUT" ] || OUT=$(mktemp -d /tmp/torsion-http-pairs.XXXXXX)
-mkdir -p "$OUT"
+OUT=$(out_dir "$OUT" torsion-http-pairs)
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-log() { echo "[run_http_pairs $(date +%T)] $*" >&2; }
 
-source "$HERE/lib.sh"
 
 log "building torsion_hello and hyper_hello (release)"
 cargo build --release --manifest-path "$HERE/Cargo.toml" --bin torsion_hello --bin hyper_hello >&2

@@ -38,7 +38,6 @@ ROOT=$(cd "$HERE/../.." && pwd)
 mkdir -p "$OUT"
 RESULTS="$OUT/tls.jsonl"
 : > "$RESULTS"
-log() { echo "[run_tls $(date +%T)] $*" >&2; }
 
 source "$HERE/lib.sh"
 

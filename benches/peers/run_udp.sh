@@ -26,6 +26,8 @@
 # datagrams) as "torsion-nogso" and with batching off (UDP_NO_BATCHING=1: recvmsg / sendto
 # per datagram) as "torsion-1by1", to show what each is worth.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/lib.sh"
 RUNS=5; DURATION=5; WARMUP=1; SOCKETS=8; INFLIGHT=64; SIZES="64 1400"; OUT=""; SEGMENT=--segment
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -37,18 +39,14 @@ while [ $# -gt 0 ]; do
         --sizes) SIZES=$2; shift 2 ;;
         --plain-load) SEGMENT=""; shift ;;
         -o) OUT=$2; shift 2 ;;
-        -h|--help) sed -n "2,$(( $(grep -n '^set -euo' "$0" | cut -d: -f1) - 1 ))p" "$0"; exit 0 ;;
+        -h|--help) show_help; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-[ -n "$OUT" ] || OUT=$(mktemp -d /tmp/torsion-udp-bench.XXXXXX)
-mkdir -p "$OUT"
+OUT=$(out_dir "$OUT" torsion-udp-bench)
 RESULTS="$OUT/timing.jsonl"; : > "$RESULTS"
-log() { echo "[run_udp $(date +%T)] $*" >&2; }
 
-source "$HERE/lib.sh"
 
 log "building torsion's udp_echo example and the peers"
 (cd "$ROOT" && cargo build --release --example udp_echo >&2)
