@@ -362,6 +362,7 @@ fn web_serves_a_directory_with_added_headers_and_an_access_log() {
     let (first, second) = got.split_at(got.find("HTTP/1.1 206").expect("a 206 second"));
     assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
     assert!(first.contains("<p>home</p>"), "{got}");
+    assert!(first.contains("\r\nServer: torsion\r\n"), "{got}");
     assert!(
         first
             .to_ascii_lowercase()
@@ -391,6 +392,27 @@ fn web_serves_a_directory_with_added_headers_and_an_access_log() {
         lines.contains("\"GET /sub/a.txt HTTP/1.1\" 206 3"),
         "{lines}"
     );
+
+    // --no-server-header: the same answer without the Server field.
+    let server = Served::start(&[
+        "web",
+        "--listen",
+        "tcp:0:interface=127.0.0.1",
+        "--path",
+        dir.to_str().unwrap(),
+        "--no-server-header",
+    ]);
+    let mut c = connect(server.port);
+    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = String::new();
+    c.read_to_string(&mut got).unwrap();
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+    assert!(got.contains("<p>home</p>"), "{got}");
+    assert!(!got.to_ascii_lowercase().contains("\r\nserver:"), "{got}");
+    server.terminate();
+    assert!(server.wait().0.success());
+
     std::fs::remove_dir_all(&dir).unwrap();
     std::fs::remove_file(&log).unwrap();
 }

@@ -3,7 +3,8 @@
 //! A [`Site`] over a static [`File`] tree rooted at `--path`, on every `--listen` endpoint
 //! (`ssl:` ones give https), through [`crate::serve::Server`], which gives the graceful
 //! stop and the port-in-use message. `--add-header` wraps the tree so that every response
-//! gets the headers; `--access-log` writes Combined Log Format lines.
+//! gets the headers; `--access-log` writes Combined Log Format lines; `--no-server-header`
+//! drops the `Server` field.
 
 use std::cell::RefCell;
 use std::error::Error;
@@ -23,13 +24,15 @@ pub(crate) const HELP: &str = "\
 torsion web: serve a directory over HTTP (and HTTPS with ssl: endpoints)
 
 usage: torsion web [--listen ENDPOINT]... [--path DIR] [--add-header 'NAME: VALUE']...
-                   [--access-log FILE|-] [--log-level LEVEL] [--grace DURATION]
+                   [--access-log FILE|-] [--no-server-header] [--log-level LEVEL]
+                   [--grace DURATION]
 
   --listen ENDPOINT     where to listen; repeat for several (default tcp:8080);
                         ssl:8443:certKey=cert.pem:privateKey=key.pem for https
   --path DIR            the directory to serve (default: the current directory)
   --add-header H        a header added to every response, say 'Cache-Control: no-store'
   --access-log FILE     one line per request, to FILE or - for stderr (default: none)
+  --no-server-header    send no Server field (by default: Server: torsion)
   --log-level LEVEL     off, error, warn, info (default), debug, trace; logs go to stderr
   --grace DURATION      on SIGINT / SIGTERM, how long responses get to finish (default 10s)
   -h, --help            this text
@@ -46,6 +49,7 @@ pub(crate) struct WebConfig {
     pub(crate) path: PathBuf,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) access_log: Option<String>,
+    pub(crate) omit_server_header: bool,
     pub(crate) common: Common,
 }
 
@@ -55,6 +59,7 @@ pub(crate) fn parse(mut args: Args) -> Result<Option<WebConfig>, Box<dyn Error>>
         path: PathBuf::from("."),
         headers: Vec::new(),
         access_log: None,
+        omit_server_header: false,
         common: Common::default(),
     };
     while let Some(flag) = args.next_flag()? {
@@ -75,6 +80,7 @@ pub(crate) fn parse(mut args: Args) -> Result<Option<WebConfig>, Box<dyn Error>>
                     .push((name.trim().to_string(), value.trim().to_string()));
             }
             "--access-log" => config.access_log = Some(args.value("--access-log")?),
+            "--no-server-header" => config.omit_server_header = true,
             _ if config.common.parse(&flag, &mut args)? => {}
             _ => return Err(args.unknown(&flag).into()),
         }
@@ -128,6 +134,7 @@ fn serve(config: WebConfig) -> Result<(), Box<dyn Error>> {
     };
     let options = SiteOptions {
         access_log,
+        omit_server_header: config.omit_server_header,
         ..SiteOptions::default()
     };
     let site = Site::with_options(root, options);
