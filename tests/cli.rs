@@ -19,6 +19,15 @@ fn connect(port: u16) -> TcpStream {
     s
 }
 
+/// Sends `request` on a new connection and reads the answer until the server closes.
+fn exchange(port: u16, request: &[u8]) -> String {
+    let mut c = connect(port);
+    c.write_all(request).unwrap();
+    let mut got = String::new();
+    c.read_to_string(&mut got).unwrap();
+    got
+}
+
 #[test]
 fn help_for_the_command_and_each_subcommand() {
     let out = run(&["--help"]);
@@ -354,11 +363,10 @@ fn web_serves_a_directory_with_added_headers_and_an_access_log() {
         log.to_str().unwrap(),
     ]);
     // Two requests on one keep-alive connection: the index, then a range of a file.
-    let mut c = connect(server.port);
-    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /sub/a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=2-4\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut got = String::new();
-    c.read_to_string(&mut got).unwrap();
+    let got = exchange(
+        server.port,
+        b"GET / HTTP/1.1\r\nHost: t\r\n\r\nGET /sub/a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=2-4\r\nConnection: close\r\n\r\n",
+    );
     let (first, second) = got.split_at(got.find("HTTP/1.1 206").expect("a 206 second"));
     assert!(first.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
     assert!(first.contains("<p>home</p>"), "{got}");
@@ -377,11 +385,10 @@ fn web_serves_a_directory_with_added_headers_and_an_access_log() {
     );
     assert!(second.ends_with("\r\n\r\n234"), "{got}");
     // Nothing outside the root.
-    let mut c = connect(server.port);
-    c.write_all(b"GET /../../etc/passwd HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut got = String::new();
-    c.read_to_string(&mut got).unwrap();
+    let got = exchange(
+        server.port,
+        b"GET /../../etc/passwd HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert!(got.starts_with("HTTP/1.1 404"), "{got}");
     server.terminate();
     let (status, _) = server.wait();
@@ -402,11 +409,10 @@ fn web_serves_a_directory_with_added_headers_and_an_access_log() {
         dir.to_str().unwrap(),
         "--no-server-header",
     ]);
-    let mut c = connect(server.port);
-    c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut got = String::new();
-    c.read_to_string(&mut got).unwrap();
+    let got = exchange(
+        server.port,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
     assert!(got.contains("<p>home</p>"), "{got}");
     assert!(!got.to_ascii_lowercase().contains("\r\nserver:"), "{got}");

@@ -85,6 +85,13 @@ struct State {
     closing_reason: Option<ConnectionLost>,
 }
 
+impl State {
+    /// Still reading: open, not paused, not at EOF.
+    fn reads(&self) -> bool {
+        self.phase == Phase::Open && !self.read_paused && !self.read_closed
+    }
+}
+
 /// A connected stream socket with its protocol. Shared as an `Rc`: the reactor holds it as
 /// the source's handler and every [`Transport`] handed to the protocol points at it.
 pub(crate) struct Connection {

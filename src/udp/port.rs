@@ -370,9 +370,6 @@ impl PortInner {
                 },
             };
             for i in 0..n {
-                if !self.is_listening() {
-                    return;
-                }
                 let Some(got) = rx.batch.get(i) else { break };
                 let addr = got.addr.unwrap_or(self.host);
                 for (offset, len) in got.datagrams() {

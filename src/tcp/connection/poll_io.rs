@@ -4,12 +4,13 @@
 //! again (`rearm`), a hang-up is read to its end.
 
 use std::io::{self, IoSlice};
+use std::os::fd::OwnedFd;
 
 use torsion_sys::{socket, Interest, Readiness};
 
 use super::{Connection, Phase, WriteSide};
 use crate::protocol::ConnectionLost;
-use crate::reactor::{IoHandler, Reactor};
+use crate::reactor::{IoHandler, Reactor, SourceKey};
 use crate::transport::Producer;
 
 /// Most buffers handed to one `sendmsg`.
@@ -21,10 +22,11 @@ const MAX_READS_ON_HANGUP: usize = 16;
 /// What a read told about the socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AfterRead {
-    /// Nothing more to read now (`WouldBlock`, an error that closed, no socket).
+    /// Nothing more to read now (`WouldBlock`, end of file, an error that closed, no
+    /// socket).
     Drained,
-    /// A read of this many bytes, less than the buffer (0: end of file).
-    Short(usize),
+    /// Some bytes, less than the buffer: nothing more was queued, unless the peer hung up.
+    Short,
     /// The buffer was filled: more may be waiting.
     Full,
 }
@@ -48,17 +50,16 @@ impl Connection {
                     Err(e) => return Err(e),
                 }
             };
-            let after = if n == buf.len() {
-                AfterRead::Full
-            } else {
-                AfterRead::Short(n)
-            };
             if n == 0 {
                 self.read_eof();
-            } else {
-                self.call_protocol(|p, t| p.data_received(t, &buf[..n]));
+                return Ok(AfterRead::Drained);
             }
-            Ok(after)
+            self.call_protocol(|p, t| p.data_received(t, &buf[..n]));
+            Ok(if n == buf.len() {
+                AfterRead::Full
+            } else {
+                AfterRead::Short
+            })
         });
         let after = match result {
             Ok(after) => after,
@@ -81,12 +82,6 @@ impl Connection {
             self.flush();
         }
         after
-    }
-
-    /// Still reading: open, not paused, not at EOF.
-    pub(super) fn reading(&self) -> bool {
-        let st = self.st.borrow();
-        st.phase == Phase::Open && !st.read_paused && !st.read_closed
     }
 
     /// Writes what is queued (one system call), then finishes a pending close or
@@ -126,11 +121,8 @@ impl Connection {
                     st.want_write = !st.queue.is_empty();
                     rearm = st.want_write && n == asked;
                 }
+                // (`EINTR` never gets here: torsion-sys retries it.)
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => st.want_write = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    st.want_write = true;
-                    rearm = true;
-                }
                 Err(e) => {
                     drop(st);
                     self.close_now(ConnectionLost::from_io(e));
@@ -179,14 +171,7 @@ impl Connection {
     /// Has the poller report the socket again if it is still ready (data left behind by a
     /// full read, room left after a whole send, under edge triggering).
     pub(super) fn rearm(&self) {
-        let Some(key) = self.key.get() else {
-            return;
-        };
-        let result = match self.fd.borrow().as_ref() {
-            Some(fd) => self.reactor.rearm(key, fd),
-            None => return,
-        };
-        if let Err(e) = result {
+        if let Some(Err(e)) = self.with_source(|key, fd| self.reactor.rearm(key, fd)) {
             self.close_now(ConnectionLost::from_io(e));
         }
     }
@@ -198,7 +183,7 @@ impl Connection {
             return;
         }
         let mut want = Interest::empty();
-        if st.phase == Phase::Open && !st.read_paused && !st.read_closed {
+        if st.reads() {
             want |= Interest::READABLE;
         }
         if st.want_write {
@@ -210,42 +195,43 @@ impl Connection {
         if want == st.interest {
             return;
         }
-        let Some(key) = self.key.get() else {
-            return;
-        };
-        let result = match self.fd.borrow().as_ref() {
-            Some(fd) => self.reactor.set_interest(key, fd, want),
-            None => return,
-        };
-        match result {
-            Ok(()) => st.interest = want,
-            Err(e) => {
+        match self.with_source(|key, fd| self.reactor.set_interest(key, fd, want)) {
+            None => {}
+            Some(Ok(())) => st.interest = want,
+            Some(Err(e)) => {
                 drop(st);
                 self.close_now(ConnectionLost::from_io(e));
             }
         }
     }
+
+    /// Calls `f` with the source's key and socket (`None` once either is gone).
+    fn with_source(
+        &self,
+        f: impl FnOnce(SourceKey, &OwnedFd) -> io::Result<()>,
+    ) -> Option<io::Result<()>> {
+        let key = self.key.get()?;
+        let fd = self.fd.borrow();
+        Some(f(key, fd.as_ref()?))
+    }
 }
 
 impl IoHandler for Connection {
     fn ready(&self, _reactor: &Reactor, readiness: Readiness) {
-        if self.reading() && readiness.wants_read() {
+        if self.st.borrow().reads() && readiness.wants_read() {
             // The source is edge-triggered (`Interest::EDGE`): a short read leaves nothing
             // behind (what arrives later is a new edge), but a full buffer may, and a
             // hang-up may be reported only once. One read per connection per turn, as
             // level triggering gave; a full read has the poller look again, so the rest is
             // read next turn, after the other connections had theirs.
             let hung_up = readiness.intersects(Readiness::HUP | Readiness::ERROR);
-            let mut reads = 0;
-            loop {
-                let after = self.do_read();
-                reads += 1;
-                let more = match after {
-                    AfterRead::Drained | AfterRead::Short(0) => false,
-                    AfterRead::Short(_) => hung_up,
+            for reads in 1.. {
+                let more = match self.do_read() {
                     AfterRead::Full => true,
+                    AfterRead::Short => hung_up,
+                    AfterRead::Drained => false,
                 };
-                if !more || !self.reading() {
+                if !more || !self.st.borrow().reads() {
                     break;
                 }
                 if !hung_up || reads == MAX_READS_ON_HANGUP {

@@ -107,11 +107,14 @@ pub fn unix_now() -> u64 {
 /// `Date: <IMF-fixdate>\r\nServer: torsion\r\n`, the two fields every response carries.
 const DATE_LINE: &[u8; 54] = b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\nServer: torsion\r\n";
 
-/// The length of `Date: <IMF-fixdate>\r\n`, the first field of [`DATE_LINE`].
-pub(crate) const DATE_FIELD_LEN: usize = 6 + HTTP_DATE_LEN + 2;
-
 /// Where the date sits in [`DATE_LINE`].
 const DATE_AT: std::ops::Range<usize> = 6..6 + HTTP_DATE_LEN;
+
+/// The length of `Date: <IMF-fixdate>\r\n`, the first field of [`DATE_LINE`].
+pub(crate) const DATE_FIELD_LEN: usize = DATE_AT.end + 2;
+
+/// `Server: torsion\r\n`, the second field of [`DATE_LINE`].
+pub(crate) const SERVER_FIELD: &[u8] = DATE_LINE.split_at(DATE_FIELD_LEN).1;
 
 thread_local! {
     /// The second the cached date is for (`u64::MAX`: none yet).

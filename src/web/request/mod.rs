@@ -7,7 +7,7 @@ pub(crate) mod state;
 
 use std::cell::{RefCell, RefMut};
 use std::fmt;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 use crate::web::channel::ChannelShared;
 
@@ -355,8 +355,9 @@ impl Request {
         d
     }
 
-    fn closing(st: &State) -> bool {
-        st.channel.upgrade().is_none_or(|c| c.closing())
+    /// The connection is closing (or gone): the response says `Connection: close`.
+    fn closing(channel: Option<&Rc<ChannelShared>>) -> bool {
+        channel.is_none_or(|c| c.closing())
     }
 
     /// Writes body bytes (the head first, the first time): chunked in HTTP/1.1 unless a
@@ -366,17 +367,16 @@ impl Request {
         if st.finished || st.gone {
             return;
         }
+        let channel = st.channel.upgrade();
         if !st.started {
-            let closing = Self::closing(&st);
-            st.begin(None, closing);
+            st.begin(None, Self::closing(channel.as_ref()));
         } else {
             st.wbuf.clear();
         }
         let Some(t) = st.transport.clone() else {
             return;
         };
-        let channel = st.channel.clone();
-        emit(&channel, &t, st.frame(data));
+        emit(channel.as_ref(), &t, st.frame(data));
         st.wbuf.clear();
     }
 
@@ -397,9 +397,8 @@ impl Request {
             return;
         };
         let channel = st.channel.upgrade();
-        let closing = channel.as_ref().is_none_or(|c| c.closing());
-        st.begin(Some(body.len() as u64), closing);
-        emit_via(channel.as_ref(), &t, st.frame(body));
+        st.begin(Some(body.len() as u64), Self::closing(channel.as_ref()));
+        emit(channel.as_ref(), &t, st.frame(body));
         self.end(st, &t, channel);
     }
 
@@ -417,11 +416,10 @@ impl Request {
         };
         let channel = st.channel.upgrade();
         if !st.started {
-            let closing = channel.as_ref().is_none_or(|c| c.closing());
-            st.begin(Some(0), closing);
-            emit_via(channel.as_ref(), &t, [&st.wbuf, b""]);
+            st.begin(Some(0), Self::closing(channel.as_ref()));
+            emit(channel.as_ref(), &t, [&st.wbuf, b""]);
         } else if st.chunked {
-            emit_via(channel.as_ref(), &t, [b"0\r\n\r\n", b""]);
+            emit(channel.as_ref(), &t, [b"0\r\n\r\n", b""]);
         }
         self.end(st, &t, channel);
     }
@@ -512,12 +510,7 @@ impl Request {
 }
 
 /// Writes through the channel (which batches the responses of one read) if it is there.
-fn emit(channel: &Weak<ChannelShared>, t: &Transport, pieces: [&[u8]; 2]) {
-    emit_via(channel.upgrade().as_ref(), t, pieces)
-}
-
-/// [`emit`] with the channel already looked up.
-fn emit_via(channel: Option<&Rc<ChannelShared>>, t: &Transport, pieces: [&[u8]; 2]) {
+fn emit(channel: Option<&Rc<ChannelShared>>, t: &Transport, pieces: [&[u8]; 2]) {
     match channel {
         Some(c) => c.emit(t, &pieces),
         None => match pieces {

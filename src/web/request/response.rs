@@ -2,7 +2,7 @@
 //! `Date`, `Connection`.
 
 use super::state::State;
-use crate::web::http::date::{with_date_line, DATE_FIELD_LEN};
+use crate::web::http::date::{with_date_line, DATE_FIELD_LEN, SERVER_FIELD};
 use crate::web::http::{bodiless, reason_phrase};
 
 /// Bodies up to this size are copied behind the head, so a response is one transport write.
@@ -67,24 +67,21 @@ impl State {
         w.clear();
         match &self.reason {
             None if code == 200 => w.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
-            _ => {
+            reason => {
                 w.extend_from_slice(b"HTTP/1.1 ");
                 push_u64(w, u64::from(code));
                 w.push(b' ');
+                match reason {
+                    Some(r) if !self.not_modified => {
+                        w.extend(
+                            r.bytes()
+                                .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+                        )
+                    }
+                    _ => w.extend_from_slice(reason_phrase(code).as_bytes()),
+                }
+                w.extend_from_slice(b"\r\n");
             }
-        }
-        match &self.reason {
-            None if code == 200 => {}
-            Some(r) if !self.not_modified => {
-                w.extend(
-                    r.bytes()
-                        .map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
-                )
-            }
-            _ => w.extend_from_slice(reason_phrase(code).as_bytes()),
-        }
-        if !(self.reason.is_none() && code == 200) {
-            w.extend_from_slice(b"\r\n");
         }
         // Fields the server sets itself are looked for only if the resource set one
         // (`State::special_fields`, noted by `add_out_header`).
@@ -109,7 +106,7 @@ impl State {
                 })
             });
         } else if set_server {
-            w.extend_from_slice(b"Server: torsion\r\n");
+            w.extend_from_slice(SERVER_FIELD);
         }
         for (n, v) in &self.out_fields {
             if n.start == n.end {
